@@ -1,0 +1,298 @@
+//! The page's claims as checks.
+//!
+//! A [`Behaviour`] is a catalogue entry: the sentence(s) of the page it checks, the
+//! [`Scenario`] the runner plays on a cluster to observe it, and a judge: a pure
+//! function from the resulting [`Observation`] to a [`Judgement`]. Adding a claim is
+//! adding an entry and its judge; the runner, the report and the tests pick it up.
+//!
+//! Judges do not know what they should find on a given cluster; they say what they
+//! found ([`Outcome`]). The expected outcome comes from the gate table
+//! ([`crate::gate::effect`]) via [`expected_outcome`]; the runner compares the two.
+
+mod job;
+mod ordering;
+mod ready;
+mod restart;
+pub mod evidence;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use serde::{Deserialize, Serialize};
+
+use crate::apply::{AppliedObject, Manifest};
+use crate::doc;
+use crate::gate::GateEffect;
+use crate::observe::Recorder;
+use crate::timeline::Timeline;
+
+/// What a judge found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    /// The page's claim holds on this cluster.
+    Holds,
+    /// The API server dropped `restartPolicy: Always` from the init container, so the
+    /// would-be sidecar ran as a regular init container that never exits and nothing
+    /// after it started: what a cluster with the gate off does.
+    SidecarIgnored,
+    /// The claim does not hold, and not because the gate is off.
+    Violated,
+    /// The cluster could not be created with the requested gate setting.
+    ClusterRefused,
+    /// The API server refused the manifest as written (a documentation defect).
+    Rejected,
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Outcome::Holds => "holds",
+            Outcome::SidecarIgnored => "sidecar-ignored",
+            Outcome::Violated => "violated",
+            Outcome::ClusterRefused => "cluster-refused",
+            Outcome::Rejected => "rejected",
+        })
+    }
+}
+
+/// A judge's finding with the facts behind it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Judgement {
+    pub outcome: Outcome,
+    /// Facts read from the observation, each a sentence with names, times and values.
+    pub evidence: Vec<String>,
+}
+
+/// A step of a scenario the runner performed (for evidence and for judges that compare
+/// times, e.g. "the app kept its container across the sidecar's restart").
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Action {
+    pub at: jiff::Timestamp,
+    /// Pod and container acted on.
+    pub pod: String,
+    pub container: String,
+    pub what: String,
+}
+
+/// A wait of the scenario and how it ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WaitRecord {
+    pub what: String,
+    pub satisfied: bool,
+    pub after_ms: u64,
+}
+
+/// An object the API server refused.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Rejection {
+    pub file: String,
+    pub object: String,
+    pub message: String,
+}
+
+/// Everything the runner observed while playing one scenario: the judge's only input.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Observation {
+    pub behaviour: String,
+    pub namespace: String,
+    /// The manifests applied, by path.
+    pub manifests: Vec<String>,
+    pub applied: Vec<AppliedObject>,
+    pub rejections: Vec<Rejection>,
+    pub timeline: Timeline,
+    /// The last object seen of every pod.
+    pub pods: Vec<Pod>,
+    /// Final state of the workload objects (Jobs, Deployments), as the API returned them.
+    pub objects: Vec<serde_json::Value>,
+    pub actions: Vec<Action>,
+    pub waits: Vec<WaitRecord>,
+}
+
+impl Observation {
+    /// The last object of a pod.
+    pub fn pod(&self, name: &str) -> Option<&Pod> {
+        self.pods.iter().find(|p| p.metadata.name.as_deref() == Some(name))
+    }
+
+    /// A workload object by kind and name.
+    pub fn object(&self, kind: &str, name: &str) -> Option<&serde_json::Value> {
+        self.objects
+            .iter()
+            .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+    }
+}
+
+/// Whether a behaviour checks the cluster or the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Subject {
+    /// What a cluster does with the page's examples.
+    Runtime,
+    /// Whether the page's example is valid Kubernetes at all.
+    DocumentationDefect,
+}
+
+/// What the runner does to observe a behaviour.
+#[derive(Debug, Clone, Copy)]
+pub enum Scenario {
+    /// Apply the manifests, record until `settled` holds (or the window ends), then
+    /// fetch the final workload objects.
+    ApplyAndObserve {
+        manifests: &'static [Manifest],
+        settled: fn(&Recorder) -> bool,
+        window: Duration,
+    },
+    /// Apply one manifest, expecting refusal; then apply `retry` (the same text with
+    /// only its first mistake corrected) to surface the next ones.
+    ExpectRejection { manifest: Manifest, retry: Option<fn(&str) -> String> },
+    /// Apply a pod, wait until all its containers run, then make each named container's
+    /// process exit in turn, waiting after each for the container to be running again.
+    RestartInTurn { manifest: Manifest, pod: &'static str, containers: &'static [&'static str], window: Duration },
+}
+
+/// A claim of the page and how to check it.
+#[derive(Debug, Clone, Copy)]
+pub struct Behaviour {
+    /// Stable identifier, used in test names, reports and `--behaviour`.
+    pub id: &'static str,
+    pub title: &'static str,
+    /// The page's section the claim is in.
+    pub section: &'static str,
+    /// The sentences of the page this checks, verbatim.
+    pub claims: &'static [&'static str],
+    pub subject: Subject,
+    pub scenario: Scenario,
+    pub judge: fn(&Observation) -> Judgement,
+}
+
+/// All behaviours, in report order.
+pub fn catalogue() -> &'static [Behaviour] {
+    CATALOGUE
+}
+
+/// A behaviour by id.
+pub fn by_id(id: &str) -> Option<&'static Behaviour> {
+    CATALOGUE.iter().find(|b| b.id == id)
+}
+
+/// What a behaviour must show on a cluster where the gate has `effect`.
+pub fn expected_outcome(behaviour: &Behaviour, effect: &GateEffect) -> Outcome {
+    match (behaviour.subject, effect) {
+        (_, GateEffect::ClusterRefused { .. }) => Outcome::ClusterRefused,
+        (Subject::DocumentationDefect, _) => Outcome::Rejected,
+        (Subject::Runtime, GateEffect::Enabled) => Outcome::Holds,
+        (Subject::Runtime, GateEffect::Disabled) => Outcome::SidecarIgnored,
+    }
+}
+
+const CATALOGUE: &[Behaviour] = &[
+    Behaviour {
+        id: "deployment-ready",
+        title: "The Deployment example runs 2/2 Ready, Running, without restarts",
+        section: "Example application",
+        claims: &[
+            "myapp-5ffc9bd7f5-6qh4j   2/2     Running   0          3m41s",
+            "If an init container is created with its `restartPolicy` set to `Always`, it will start and remain running during the entire life of the Pod.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::DEPLOYMENT],
+            settled: ready::settled,
+            window: Duration::from_secs(120),
+        },
+        judge: ready::judge,
+    },
+    Behaviour {
+        id: "job-completes",
+        title: "The (corrected) Job example completes although its sidecar is still running",
+        section: "Jobs with sidecar containers",
+        claims: &[
+            "If you define a job that uses sidecar using Kubernetes-style init containers, the sidecar container in each Pod does not prevent the job from completing after the main container has finished.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::JOB_CORRECTED],
+            settled: job::settled,
+            window: Duration::from_secs(150),
+        },
+        judge: job::judge,
+    },
+    Behaviour {
+        id: "start-ordering",
+        title: "A sidecar starts before the app, and the next init container waits for its `started` status",
+        section: "Sidecar containers and Pod lifecycle",
+        claims: &[
+            "After a sidecar-style init container is running (the kubelet has set the `started` status for that init container to true), the kubelet then starts the next init container from the ordered `.spec.initContainers` list.",
+            "That status either becomes true because there is a process running in the container and no startup probe defined, or as a result of its `startupProbe` succeeding.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::START_ORDERING],
+            settled: ordering::settled,
+            window: Duration::from_secs(120),
+        },
+        judge: ordering::judge,
+    },
+    Behaviour {
+        id: "restart-independence",
+        title: "Sidecar and app container restart without affecting each other",
+        section: "Differences from application containers",
+        claims: &[
+            "These can be `started`, `stopped` or `restarted` without affecting the main application container and other initContainers.",
+            "Sidecar containers have their own independent lifecycles. They can be started, stopped, and restarted independently of app containers.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::RestartInTurn {
+            manifest: doc::RESTART_INDEPENDENCE,
+            pod: "restart-independence",
+            containers: &["sidecar", "app"],
+            window: Duration::from_secs(90),
+        },
+        judge: restart::judge,
+    },
+    Behaviour {
+        id: "job-example-as-written",
+        title: "The page's Job example, applied verbatim, is refused by the API server",
+        section: "Jobs with sidecar containers",
+        claims: &["apiVersion: v1\nkind: Job"],
+        subject: Subject::DocumentationDefect,
+        scenario: Scenario::ExpectRejection { manifest: doc::JOB_AS_WRITTEN, retry: Some(job::fix_api_version_only) },
+        judge: job::judge_as_written,
+    },
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gate::GateEffect;
+
+    #[test]
+    fn every_claim_is_quoted_from_the_page() {
+        for b in catalogue() {
+            for claim in b.claims {
+                assert!(doc::page_contains(claim), "{}: not in the page: {claim:?}", b.id);
+            }
+        }
+    }
+
+    #[test]
+    fn ids_are_unique() {
+        let mut ids: Vec<&str> = catalogue().iter().map(|b| b.id).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), catalogue().len());
+    }
+
+    #[test]
+    fn expectations_follow_the_gate() {
+        let job = by_id("job-completes").unwrap();
+        let lint = by_id("job-example-as-written").unwrap();
+        assert_eq!(expected_outcome(job, &GateEffect::Enabled), Outcome::Holds);
+        assert_eq!(expected_outcome(job, &GateEffect::Disabled), Outcome::SidecarIgnored);
+        assert_eq!(expected_outcome(lint, &GateEffect::Disabled), Outcome::Rejected);
+        let refused = GateEffect::ClusterRefused { why: "locked".into() };
+        assert_eq!(expected_outcome(job, &refused), Outcome::ClusterRefused);
+        assert_eq!(expected_outcome(lint, &refused), Outcome::ClusterRefused);
+    }
+}

@@ -1,0 +1,132 @@
+//! Deleting what a run created: kind clusters and containers, on success, failure,
+//! panic and Ctrl-C, unless the user asked to keep them.
+//!
+//! Each created resource is held by an [`Owned`] guard that deletes it when dropped
+//! (which also happens while a panic unwinds). The guards also register the resource
+//! in a process-wide list, so that the signal handler installed by
+//! [`delete_all_on_signal`] can delete everything before the process exits on SIGINT or
+//! SIGTERM: a signal does not unwind the stack, so guards alone would not run.
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+
+use crate::cluster::kind;
+
+/// Something to delete.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Resource {
+    /// A kind cluster, deleted with the given kind binary.
+    KindCluster { kind: PathBuf, name: String },
+    /// A Docker container, removed with its volumes.
+    Container { name: String },
+}
+
+impl Resource {
+    fn delete(&self) -> Result<(), String> {
+        match self {
+            Resource::KindCluster { kind, name } => kind::delete(kind, name).map_err(|e| e.to_string()),
+            Resource::Container { name } => {
+                let out = Command::new("docker")
+                    .args(["rm", "-f", "-v", name])
+                    .stdout(Stdio::null())
+                    .output()
+                    .map_err(|e| format!("docker rm -f {name}: {e}"))?;
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                // Already gone (testcontainers removes its containers itself) is fine.
+                if out.status.success() || stderr.contains("No such container") {
+                    Ok(())
+                } else {
+                    Err(format!("docker rm -f {name}: {}", stderr.trim()))
+                }
+            }
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Resource::KindCluster { name, .. } => format!("kind cluster {name}"),
+            Resource::Container { name } => format!("container {name}"),
+        }
+    }
+}
+
+static LIVE: Mutex<Vec<Resource>> = Mutex::new(Vec::new());
+
+/// A resource that is deleted when this guard is dropped, unless [`Owned::keep`] was called.
+#[derive(Debug)]
+pub struct Owned {
+    resource: Option<Resource>,
+}
+
+impl Owned {
+    /// Takes ownership of `resource`: it will be deleted.
+    pub fn new(resource: Resource) -> Owned {
+        LIVE.lock().expect("cleanup list").push(resource.clone());
+        Owned { resource: Some(resource) }
+    }
+
+    /// Leaves the resource in place when the guard goes.
+    pub fn keep(mut self) -> Resource {
+        let r = self.resource.take().expect("resource");
+        LIVE.lock().expect("cleanup list").retain(|x| x != &r);
+        r
+    }
+
+    /// Deletes the resource now.
+    pub fn delete(mut self) -> Result<(), String> {
+        self.delete_inner()
+    }
+
+    fn delete_inner(&mut self) -> Result<(), String> {
+        let Some(r) = self.resource.take() else { return Ok(()) };
+        let result = r.delete();
+        LIVE.lock().expect("cleanup list").retain(|x| x != &r);
+        result
+    }
+}
+
+impl Drop for Owned {
+    fn drop(&mut self) {
+        if let Some(r) = &self.resource {
+            let what = r.describe();
+            if let Err(e) = self.delete_inner() {
+                eprintln!("warning: could not delete {what}: {e}");
+            }
+        }
+    }
+}
+
+/// Deletes every registered resource (newest first). Used on signals.
+pub fn delete_all() -> Vec<String> {
+    let resources: Vec<Resource> = std::mem::take(&mut *LIVE.lock().expect("cleanup list"));
+    let mut deleted = Vec::new();
+    for r in resources.iter().rev() {
+        match r.delete() {
+            Ok(()) => deleted.push(r.describe()),
+            Err(e) => eprintln!("warning: could not delete {}: {e}", r.describe()),
+        }
+    }
+    deleted
+}
+
+/// Spawns a task that, on SIGINT or SIGTERM, deletes every registered resource and
+/// exits with 130 (SIGINT) or 143 (SIGTERM).
+pub fn delete_all_on_signal() {
+    tokio::spawn(async {
+        use tokio::signal::unix::{signal, SignalKind};
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+            return;
+        };
+        let code = tokio::select! {
+            _ = int.recv() => 130,
+            _ = term.recv() => 143,
+        };
+        eprintln!("\ninterrupted: deleting what this run created");
+        let deleted = tokio::task::spawn_blocking(delete_all).await.unwrap_or_default();
+        for d in deleted {
+            eprintln!("  deleted {d}");
+        }
+        std::process::exit(code);
+    });
+}

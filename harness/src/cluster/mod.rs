@@ -1,0 +1,215 @@
+//! Where clusters come from: a kind cluster built here ([`kind`]), or an existing
+//! cluster given by a kubeconfig. Either way the rest of the harness gets a [`Cluster`]:
+//! a name, a kubeconfig of its own (never `~/.kube/config`), the Kubernetes version and
+//! the gate setting it was asked for.
+
+pub mod kind;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::{Client, Config};
+use serde::Serialize;
+
+use crate::cleanup::{Owned, Resource};
+use crate::error::ClusterError;
+use crate::gate::GateSetting;
+use crate::version::KubeVersion;
+
+/// How a cluster was obtained.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Origin {
+    /// Created by this run; deleted at its end unless kept.
+    KindCreated,
+    /// A kept kind cluster of an earlier run, reused.
+    KindReused,
+    /// Given by the user through `--kubeconfig`; never modified beyond test namespaces.
+    Kubeconfig,
+}
+
+/// A cluster the harness can talk to.
+#[derive(Debug)]
+pub struct Cluster {
+    pub name: String,
+    pub kubeconfig: PathBuf,
+    pub version: KubeVersion,
+    pub gate: GateSetting,
+    pub origin: Origin,
+    /// Deletes the cluster when the `Cluster` goes, for clusters this run created.
+    guard: Option<Owned>,
+}
+
+impl Cluster {
+    /// A client for the cluster, checked to answer.
+    pub async fn client(&self) -> Result<Client, ClusterError> {
+        client_for(&self.kubeconfig).await.map(|(c, _)| c)
+    }
+
+    /// Keeps the cluster after the run (`--keep`).
+    pub fn keep(&mut self) {
+        if let Some(g) = self.guard.take() {
+            g.keep();
+        }
+    }
+
+    /// Deletes the cluster now if this run owns it.
+    pub fn delete(mut self) -> Result<(), ClusterError> {
+        match self.guard.take() {
+            Some(g) => g.delete().map_err(ClusterError::Other),
+            None => Ok(()),
+        }
+    }
+
+    /// An existing cluster from a kubeconfig; its version is read from the API server.
+    pub async fn from_kubeconfig(path: &Path, gate: GateSetting) -> Result<Cluster, ClusterError> {
+        let (_, server_version) = client_for(path).await?;
+        let version = parse_server_version(&server_version).ok_or_else(|| {
+            ClusterError::Other(format!("{}: cannot read a 1.MINOR.PATCH version from the server's {server_version:?}", path.display()))
+        })?;
+        Ok(Cluster {
+            name: format!("kubeconfig-{}", version.slug()),
+            kubeconfig: path.to_path_buf(),
+            version,
+            gate,
+            origin: Origin::Kubeconfig,
+            guard: None,
+        })
+    }
+}
+
+/// `v1.32.2+k3s1` / `v1.32.2-gke.100` → 1.32.2.
+pub fn parse_server_version(git_version: &str) -> Option<KubeVersion> {
+    let core = git_version.split(['+', '-']).next()?;
+    core.parse().ok()
+}
+
+/// A client from a kubeconfig file, and the server's `gitVersion`; fails with
+/// [`ClusterError::Unreachable`] when the API server does not answer within 20 s.
+pub async fn client_for(kubeconfig: &Path) -> Result<(Client, String), ClusterError> {
+    let unreachable = |detail: String| ClusterError::Unreachable { kubeconfig: kubeconfig.to_path_buf(), detail };
+    let kc = Kubeconfig::read_from(kubeconfig).map_err(|e| unreachable(format!("reading the kubeconfig: {e}")))?;
+    let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
+        .await
+        .map_err(|e| unreachable(format!("loading the kubeconfig: {e}")))?;
+    let server = config.cluster_url.to_string();
+    let client = Client::try_from(config).map_err(|e| unreachable(format!("building a client: {e}")))?;
+    match tokio::time::timeout(Duration::from_secs(20), client.apiserver_version()).await {
+        Ok(Ok(info)) => Ok((client, info.git_version)),
+        Ok(Err(e)) => Err(unreachable(format!("{server} answered with an error: {e}"))),
+        Err(_) => Err(unreachable(format!("{server} did not answer within 20 s"))),
+    }
+}
+
+/// Creates kind clusters for one run.
+#[derive(Debug, Clone)]
+pub struct KindProvider {
+    pub kind: PathBuf,
+    /// The harness cache (cluster records live there).
+    pub cache: PathBuf,
+    /// The run's directory: each cluster gets `clusters/<name>/` in it.
+    pub run_dir: PathBuf,
+    pub template: String,
+}
+
+/// A cluster that could not be created, with what was learnt about why.
+#[derive(Debug)]
+pub struct CreateFailure {
+    pub error: ClusterError,
+    /// Lines of the node's kubelet log that name a feature gate, captured before the
+    /// node was deleted.
+    pub gate_lines: Vec<String>,
+    pub elapsed: Duration,
+}
+
+impl KindProvider {
+    /// Creates (or, with `reuse`, finds) the cluster of `spec`. A failed creation
+    /// leaves nothing behind.
+    pub fn create(&self, spec: &kind::ClusterSpec, keep: bool, reuse: bool) -> Result<Cluster, Box<CreateFailure>> {
+        let started = Instant::now();
+        let fail = |error: ClusterError, gate_lines: Vec<String>| {
+            Box::new(CreateFailure { error, gate_lines, elapsed: started.elapsed() })
+        };
+        if reuse {
+            if let Some(record) = kind::find_reusable(&self.cache, spec) {
+                return Ok(Cluster {
+                    name: record.spec.name.clone(),
+                    kubeconfig: record.kubeconfig.clone(),
+                    version: spec.version,
+                    gate: spec.gate,
+                    origin: Origin::KindReused,
+                    guard: None,
+                });
+            }
+        }
+        let dir = self.run_dir.join("clusters").join(&spec.name);
+        std::fs::create_dir_all(&dir).map_err(|e| fail(ClusterError::Other(format!("{}: {e}", dir.display())), vec![]))?;
+        if let Some(mirror) = &spec.mirror {
+            mirror
+                .write_hosts_toml()
+                .map_err(|e| fail(ClusterError::Other(format!("{}: {e}", mirror.certs_dir.display())), vec![]))?;
+        }
+        let config = kind::render_config(&self.template, spec).map_err(|e| fail(e, vec![]))?;
+        let config_path = dir.join("kind-config.yaml");
+        let kubeconfig = dir.join("kubeconfig");
+        std::fs::write(&config_path, config).map_err(|e| fail(ClusterError::Other(e.to_string()), vec![]))?;
+        // Own the cluster before it exists: Ctrl-C during creation must delete it too.
+        let guard = Owned::new(Resource::KindCluster { kind: self.kind.clone(), name: spec.name.clone() });
+        let record = kind::ClusterRecord {
+            spec: spec.clone(),
+            kubeconfig: kubeconfig.clone(),
+            owner_pid: std::process::id(),
+            keep,
+        };
+        let _ = kind::write_record(&self.cache, &record);
+        if let Err(error) = kind::create(&self.kind, spec, &config_path, &kubeconfig, &dir.join("kind-create.log")) {
+            let gate_lines = kubelet_gate_lines(&spec.name);
+            drop(guard);
+            let _ = std::fs::remove_file(kind::record_path(&self.cache, &spec.name));
+            return Err(fail(error, gate_lines));
+        }
+        let mut cluster = Cluster {
+            name: spec.name.clone(),
+            kubeconfig,
+            version: spec.version,
+            gate: spec.gate,
+            origin: Origin::KindCreated,
+            guard: Some(guard),
+        };
+        if keep {
+            cluster.keep();
+        }
+        Ok(cluster)
+    }
+}
+
+/// The kubelet's log lines about feature gates on a (failed) node, newest last.
+fn kubelet_gate_lines(name: &str) -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["exec", &format!("{name}-control-plane"), "journalctl", "-u", "kubelet", "--no-pager", "-o", "cat"])
+        .output();
+    let Ok(out) = out else { return vec![] };
+    let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains("feature gate") || l.contains("SidecarContainers"))
+        .map(|l| l.chars().take(400).collect())
+        .collect();
+    lines.dedup();
+    let n = lines.len();
+    lines.into_iter().skip(n.saturating_sub(3)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_server_versions_of_distributions() {
+        assert_eq!(parse_server_version("v1.32.2"), "1.32.2".parse().ok());
+        assert_eq!(parse_server_version("v1.30.4+k3s1"), "1.30.4".parse().ok());
+        assert_eq!(parse_server_version("v1.31.1-gke.1146000"), "1.31.1".parse().ok());
+        assert_eq!(parse_server_version("garbage"), None);
+    }
+}

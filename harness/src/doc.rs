@@ -1,0 +1,92 @@
+//! The documentation page under test and the manifests taken from it.
+//!
+//! `manifests/page/` holds the page (`sidecar-containers.md`, a copy of
+//! `shared/seed/sidecar-containers.md`) and its YAML blocks, byte for byte;
+//! `manifests/corrected/` holds corrected copies where the page is wrong, each
+//! correction commented; `manifests/fixtures/` holds the harness's own pods that make a
+//! claim observable. All are compiled into the binary.
+
+use crate::apply::Manifest;
+
+/// Where the page lives in the repository.
+pub const PAGE_PATH: &str = "manifests/page/sidecar-containers.md";
+
+/// The page, verbatim.
+pub const PAGE: &str = include_str!("../../manifests/page/sidecar-containers.md");
+
+macro_rules! manifest {
+    ($path:literal) => {
+        Manifest { path: concat!("manifests/", $path), text: include_str!(concat!("../../manifests/", $path)) }
+    };
+}
+
+/// The page's Deployment example ("Here is an example of Deployment with two containers").
+pub const DEPLOYMENT: Manifest = manifest!("page/deployment-sidecar.yaml");
+/// The page's Job example exactly as written (not valid Kubernetes).
+pub const JOB_AS_WRITTEN: Manifest = manifest!("page/job.yaml");
+/// The page's Job example with its three mistakes corrected.
+pub const JOB_CORRECTED: Manifest = manifest!("corrected/job.yaml");
+/// A pod whose sidecar becomes `started` only after a startup probe passes.
+pub const START_ORDERING: Manifest = manifest!("fixtures/start-ordering.yaml");
+/// A pod whose sidecar and app container can each be made to exit on request.
+pub const RESTART_INDEPENDENCE: Manifest = manifest!("fixtures/restart-independence.yaml");
+
+/// Every manifest the harness ships.
+pub const ALL_MANIFESTS: &[Manifest] = &[DEPLOYMENT, JOB_AS_WRITTEN, JOB_CORRECTED, START_ORDERING, RESTART_INDEPENDENCE];
+
+/// The page's ```yaml blocks, in order, each exactly as between its fences.
+pub fn yaml_blocks(page: &str) -> Vec<&str> {
+    let mut blocks = Vec::new();
+    let mut rest = page;
+    while let Some(start) = rest.find("```yaml\n") {
+        let body = &rest[start + "```yaml\n".len()..];
+        // The closing fence starts a line.
+        let Some(end) = body.find("\n```").map(|i| i + 1) else { break };
+        blocks.push(&body[..end]);
+        rest = &body[end..];
+    }
+    blocks
+}
+
+/// Whether `quote` appears in the page, ignoring differences in line breaks and
+/// indentation only.
+pub fn page_contains(quote: &str) -> bool {
+    let squash = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    squash(PAGE).contains(&squash(quote))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_manifests_are_the_blocks_of_the_page_byte_for_byte() {
+        let blocks = yaml_blocks(PAGE);
+        assert_eq!(blocks.len(), 2, "the page has two yaml blocks");
+        assert_eq!(blocks[0], DEPLOYMENT.text);
+        assert_eq!(blocks[1], JOB_AS_WRITTEN.text);
+    }
+
+    #[test]
+    fn the_page_copy_is_the_seed() {
+        // The repository's copy must follow the page it was taken from, where present.
+        let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seed/sidecar-containers.md");
+        if let Ok(text) = std::fs::read_to_string(seed) {
+            assert_eq!(text, PAGE, "manifests/page/sidecar-containers.md differs from {seed}");
+        }
+    }
+
+    #[test]
+    fn every_manifest_parses() {
+        for m in ALL_MANIFESTS {
+            let objs = crate::apply::parse(m.path, m.text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!objs.is_empty(), "{} has no objects", m.path);
+        }
+    }
+
+    #[test]
+    fn quotes_are_matched_across_line_breaks() {
+        assert!(page_contains("the sidecar container in each Pod does not prevent the job from completing"));
+        assert!(!page_contains("the sidecar container prevents the job from completing"));
+    }
+}

@@ -1,0 +1,60 @@
+//! Typed errors of the library, for the places where callers branch on what went wrong.
+//! The binary and the tests wrap them in `anyhow` with context.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+/// Errors of the image supply (engine, tools, images).
+#[derive(Debug, thiserror::Error)]
+pub enum SupplyError {
+    #[error("{what}\n  {hint}")]
+    Missing { what: String, hint: String },
+    #[error("not enough disk space: {free_gib:.1} GiB free on {path}, building needs at least {need_gib} GiB (set SIDECAR_CONFORMANCE_MIN_FREE_GIB to change the threshold)")]
+    NoDiskSpace { path: PathBuf, free_gib: f64, need_gib: u64 },
+    #[error("unknown Kubernetes version {version}: the Go module proxy lists no k8s.io/kubernetes {version}; versions of 1.{minor} it lists: {listed}")]
+    UnknownVersion { version: String, minor: u32, listed: String },
+    #[error("{step} failed; full log: {log}\n--- last lines ---\n{tail}")]
+    StepFailed { step: String, log: PathBuf, tail: String },
+    #[error("{path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+}
+
+impl SupplyError {
+    pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
+        SupplyError::Io { path: path.to_path_buf(), source }
+    }
+}
+
+/// Errors of cluster creation and access.
+#[derive(Debug, thiserror::Error)]
+pub enum ClusterError {
+    /// `kind create cluster` failed. When the gate setting is one the version refuses,
+    /// this is the expected outcome, so the runner looks at it rather than bailing out.
+    #[error("creating kind cluster {name} failed after {:.0} s; kind's output: {log}\n--- last lines ---\n{tail}", elapsed.as_secs_f64())]
+    CreateFailed { name: String, log: PathBuf, tail: String, elapsed: Duration },
+    #[error("cluster behind {kubeconfig} is unreachable: {detail}")]
+    Unreachable { kubeconfig: PathBuf, detail: String },
+    #[error("{0}")]
+    Other(String),
+}
+
+/// Errors of applying manifests.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("{file}: document {index} is not valid YAML for a Kubernetes object: {detail}")]
+    Parse { file: String, index: usize, detail: String },
+    /// The API server refused the object: for the page's verbatim blocks, a documentation
+    /// defect the report records.
+    #[error("{file}: the API server rejected {object}: {message}")]
+    Rejected { file: String, object: String, message: String },
+    #[error("{file}: {detail}")]
+    Other { file: String, detail: String },
+}
+
+/// A wait that ran out of time.
+#[derive(Debug, thiserror::Error)]
+#[error("timed out after {:.0} s waiting for {what}", after.as_secs_f64())]
+pub struct WaitTimeout {
+    pub what: String,
+    pub after: Duration,
+}

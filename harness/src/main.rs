@@ -1,0 +1,378 @@
+//! `sidecar-conformance`: the command line. A thin layer over the library: it parses
+//! arguments, picks defaults and turns errors into messages and exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sidecar_conformance::behaviour::{self, Behaviour, Outcome};
+use sidecar_conformance::gate::GateSetting;
+use sidecar_conformance::matrix::{self, ClusterRequest, RunOptions};
+use sidecar_conformance::progress::Progress;
+use sidecar_conformance::report::{CheckResult, Verdict};
+use sidecar_conformance::supply::{self, Supply};
+use sidecar_conformance::version::{KubeVersion, DEFAULT_VERSION};
+use sidecar_conformance::{cleanup, cluster, keeper};
+
+/// Proves or refutes, on real kind clusters, what the sidecar-containers page claims.
+#[derive(Parser, Debug)]
+#[command(version, about, long_about = None)]
+struct Cli {
+    /// Print only warnings and results.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand, Debug)]
+enum Cmd {
+    /// Check the page's behaviours on kind clusters (built here) or a given cluster.
+    Run(RunArgs),
+    /// Build (or find in the cache) the images kind clusters of these versions need.
+    Supply {
+        /// Kubernetes versions (1.MINOR.PATCH).
+        #[arg(long = "kubernetes", short = 'k', default_values_t = [DEFAULT_VERSION])]
+        versions: Vec<KubeVersion>,
+    },
+    /// Report what is present on this machine and what is missing.
+    Doctor,
+    /// List the behaviours and the sentences of the page they check.
+    Behaviours,
+    /// Judge a recorded observation again (e.g. against another expectation).
+    Judge {
+        /// An observation file of a run (`observations/<cluster>/<behaviour>.json`).
+        observation: PathBuf,
+        /// The outcome to expect: holds, sidecar-ignored, violated, rejected.
+        #[arg(long, default_value = "holds")]
+        expect: String,
+    },
+    /// Clusters that outlive the command (for test runners), and leftovers.
+    #[command(subcommand)]
+    Clusters(ClustersCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ClustersCmd {
+    /// Bring clusters up and keep them until a process (the test runner) exits.
+    Up {
+        #[command(flatten)]
+        spec: ClusterArgs,
+        /// Append SIDECAR_CONFORMANCE_CLUSTERS=<clusters.json> to this file (nextest's $NEXTEST_ENV).
+        #[arg(long, env = "NEXTEST_ENV")]
+        env_file: Option<PathBuf>,
+        /// Process to outlive; default: the enclosing cargo-nextest, else the parent.
+        #[arg(long)]
+        watch_pid: Option<u32>,
+    },
+    /// The keeper process started by `up` (internal).
+    #[command(hide = true)]
+    Serve {
+        #[command(flatten)]
+        spec: ClusterArgs,
+        #[arg(long)]
+        watch_pid: u32,
+        #[arg(long)]
+        log: Option<PathBuf>,
+    },
+    /// List the harness's kind clusters on this Docker host.
+    List,
+    /// Delete the harness's leftover clusters and registries (`--all`: also kept ones).
+    Prune {
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Args, Debug, Clone)]
+struct ClusterArgs {
+    /// A cluster as VERSION[:GATE], GATE one of default, on, off; repeatable.
+    #[arg(long = "cluster", short = 'c', value_parser = parse_cluster)]
+    clusters: Vec<(KubeVersion, GateSetting)>,
+    /// Directory of the run (default: runs/<run id> under the current directory).
+    #[arg(long)]
+    run_dir: Option<PathBuf>,
+    /// kind config template (default: the harness's kind-config.yaml).
+    #[arg(long)]
+    kind_config: Option<PathBuf>,
+    /// Harness cache (default: $XDG_CACHE_HOME/sidecar-conformance).
+    #[arg(long, env = "SIDECAR_CONFORMANCE_CACHE")]
+    cache: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+struct RunArgs {
+    #[command(flatten)]
+    spec: ClusterArgs,
+    /// Check an existing cluster instead of creating kind clusters.
+    #[arg(long, conflicts_with = "clusters")]
+    kubeconfig: Option<PathBuf>,
+    /// The gate setting of the --kubeconfig cluster, as far as you know it.
+    #[arg(long, default_value = "default", requires = "kubeconfig")]
+    gate: GateSetting,
+    /// Only these behaviours (ids from `behaviours`); repeatable.
+    #[arg(long = "behaviour", short = 'b')]
+    behaviours: Vec<String>,
+    /// Keep the clusters after the run.
+    #[arg(long)]
+    keep: bool,
+    /// Reuse kept clusters of the same version and gate.
+    #[arg(long)]
+    reuse: bool,
+    /// Clusters brought up and checked at the same time.
+    #[arg(long, default_value_t = 1)]
+    parallel: usize,
+}
+
+fn parse_cluster(s: &str) -> Result<(KubeVersion, GateSetting), String> {
+    let (v, g) = s.split_once(':').unwrap_or((s, "default"));
+    let version = KubeVersion::parse_supported(v).map_err(|e| e.to_string())?;
+    Ok((version, g.parse()?))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let progress = Progress::new(cli.quiet);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: starting the async runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command, progress)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
+    match cmd {
+        Cmd::Run(args) => run(args, progress).await,
+        Cmd::Supply { versions } => {
+            let supply = Supply::new(supply::default_cache_dir(), progress.clone())?;
+            tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                supply.ensure_engine()?;
+                let kind = supply.ensure_kind()?;
+                progress.say(format!("kind: {}", kind.display()));
+                for v in versions {
+                    let image = supply.ensure_node_image(v)?;
+                    progress.say(format!("node image for {v}: {} ({:?})", image.image, image.origin));
+                }
+                let w = supply.ensure_workload_images()?;
+                progress.say(format!("registry image: {}", w.registry_image));
+                for s in w.stand_ins {
+                    progress.say(format!("stand-in for {}: {} ({})", s.upstream, s.local_image, s.content));
+                }
+                Ok(())
+            })
+            .await??;
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Doctor => Ok(doctor()),
+        Cmd::Behaviours => {
+            for b in behaviour::catalogue() {
+                println!("{}  [{}]\n  {}", b.id, b.section, b.title);
+                for c in b.claims {
+                    println!("  > {}", c.replace('\n', " "));
+                }
+                println!();
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Judge { observation, expect } => judge(&observation, &expect),
+        Cmd::Clusters(c) => clusters(c, progress).await,
+    }
+}
+
+fn run_options(spec: &ClusterArgs, requests: Vec<ClusterRequest>, behaviours: Vec<&'static Behaviour>) -> anyhow::Result<RunOptions> {
+    let run_id = matrix::new_run_id();
+    let run_dir = spec.run_dir.clone().unwrap_or_else(|| PathBuf::from("runs").join(&run_id));
+    let template = match &spec.kind_config {
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        None => cluster::kind::DEFAULT_TEMPLATE.to_string(),
+    };
+    Ok(RunOptions {
+        run_id,
+        run_dir: std::path::absolute(run_dir)?,
+        cache: spec.cache.clone().unwrap_or_else(supply::default_cache_dir),
+        clusters: requests,
+        behaviours,
+        keep: false,
+        reuse: false,
+        template,
+        parallel: 1,
+    })
+}
+
+fn kind_requests(spec: &ClusterArgs) -> Vec<ClusterRequest> {
+    if spec.clusters.is_empty() {
+        return vec![ClusterRequest::Kind { version: DEFAULT_VERSION, gate: GateSetting::Default }];
+    }
+    spec.clusters.iter().map(|(version, gate)| ClusterRequest::Kind { version: *version, gate: *gate }).collect()
+}
+
+async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
+    let behaviours: Vec<&'static Behaviour> = if args.behaviours.is_empty() {
+        behaviour::catalogue().iter().collect()
+    } else {
+        args.behaviours
+            .iter()
+            .map(|id| {
+                behaviour::by_id(id).ok_or_else(|| {
+                    let ids: Vec<&str> = behaviour::catalogue().iter().map(|b| b.id).collect();
+                    anyhow::anyhow!("unknown behaviour {id:?}; known: {}", ids.join(", "))
+                })
+            })
+            .collect::<anyhow::Result<_>>()?
+    };
+    let requests = match &args.kubeconfig {
+        Some(path) => vec![ClusterRequest::Kubeconfig { path: std::path::absolute(path)?, gate: args.gate }],
+        None => kind_requests(&args.spec),
+    };
+    let mut opts = run_options(&args.spec, requests, behaviours)?;
+    opts.keep = args.keep;
+    opts.reuse = args.reuse;
+    opts.parallel = args.parallel;
+    std::fs::create_dir_all(&opts.run_dir)?;
+    let progress = progress.with_log(&opts.run_dir.join("run.log"))?;
+    progress.say(format!("run {} in {}", opts.run_id, opts.run_dir.display()));
+    cleanup::delete_all_on_signal();
+    let report = matrix::run(opts.clone(), &progress).await?;
+    let path = report.write_json(&opts.run_dir)?;
+    print!("{}", report.summary_text());
+    println!("report: {}", path.display());
+    Ok(if report.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn judge(observation: &std::path::Path, expect: &str) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(observation).with_context(|| format!("reading {}", observation.display()))?;
+    let obs: behaviour::Observation =
+        serde_json::from_str(&text).with_context(|| format!("{} is not an observation", observation.display()))?;
+    let b = behaviour::by_id(&obs.behaviour).with_context(|| format!("unknown behaviour {}", obs.behaviour))?;
+    let expected: Outcome = serde_json::from_value(serde_json::Value::String(expect.into()))
+        .with_context(|| format!("unknown outcome {expect:?}"))?;
+    let j = (b.judge)(&obs);
+    let verdict = CheckResult::verdict_of(expected, j.outcome);
+    println!("{}: expected {expected}, observed {} => {verdict:?}", b.id, j.outcome);
+    for e in &j.evidence {
+        println!("  - {e}");
+    }
+    Ok(if verdict == Verdict::Pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCode> {
+    match cmd {
+        ClustersCmd::Up { spec, env_file, watch_pid } => {
+            let opts = run_options(&spec, kind_requests(&spec), vec![])?;
+            let mut serve_args = vec!["--run-dir".to_string(), opts.run_dir.display().to_string()];
+            for (v, g) in &spec.clusters {
+                serve_args.extend(["--cluster".into(), format!("{v}:{g}")]);
+            }
+            if let Some(k) = &spec.kind_config {
+                serve_args.extend(["--kind-config".into(), std::path::absolute(k)?.display().to_string()]);
+            }
+            if let Some(c) = &spec.cache {
+                serve_args.extend(["--cache".into(), c.display().to_string()]);
+            }
+            let pid = watch_pid.unwrap_or_else(keeper::test_runner_pid);
+            let file = tokio::task::spawn_blocking(move || keeper::up(&serve_args, &opts.run_dir, env_file.as_deref(), pid))
+                .await??;
+            progress.say(format!("clusters up: {}", file.display()));
+            Ok(ExitCode::SUCCESS)
+        }
+        ClustersCmd::Serve { spec, watch_pid, log } => {
+            let opts = run_options(&spec, kind_requests(&spec), keeper::all_behaviours())?;
+            let progress = match log {
+                Some(l) => progress.with_log(&l)?,
+                None => progress,
+            };
+            keeper::serve(opts, watch_pid, &progress).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ClustersCmd::List => {
+            let cache = supply::default_cache_dir();
+            for name in cluster::kind::owned_clusters() {
+                let state = if cluster::kind::is_running(&name) { "running" } else { "stopped" };
+                let record = cluster::kind::read_record(&cache, &name);
+                let owner = match &record {
+                    Some(r) if r.keep => "kept".to_string(),
+                    Some(r) if cluster::kind::process_alive(r.owner_pid) => format!("in use by process {}", r.owner_pid),
+                    _ => "leftover".to_string(),
+                };
+                println!("{name}\t{state}\t{owner}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ClustersCmd::Prune { all } => {
+            let cache = supply::default_cache_dir();
+            let s = Supply::new(cache.clone(), progress.clone())?;
+            let kind = tokio::task::spawn_blocking(move || s.ensure_kind()).await??;
+            if all {
+                for name in cluster::kind::owned_clusters() {
+                    progress.say(format!("deleting {name}"));
+                    cluster::kind::delete(&kind, &name)?;
+                    let _ = std::fs::remove_file(cluster::kind::record_path(&cache, &name));
+                }
+            }
+            matrix::remove_leftovers(&kind, &cache, &progress).await;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn doctor() -> ExitCode {
+    let mut missing = 0;
+    let mut line = |ok: bool, what: &str, detail: String| {
+        if !ok {
+            missing += 1;
+        }
+        println!("{} {what}: {detail}", if ok { "ok     " } else { "MISSING" });
+    };
+    let docker = supply::which("docker");
+    line(docker.is_some(), "docker client", docker.map(|p| p.display().to_string()).unwrap_or_else(|| "not on PATH".into()));
+    let engine = supply::docker_answers();
+    line(
+        engine,
+        "docker engine",
+        if engine {
+            supply::command_output(std::path::Path::new("docker"), &["version", "--format", "{{.Server.Version}}"])
+                .unwrap_or_default()
+                .trim()
+                .to_string()
+        } else {
+            "does not answer (run/supply start one on Debian as root)".into()
+        },
+    );
+    let go = supply::which("go");
+    line(
+        go.is_some(),
+        "go",
+        go.and_then(|g| supply::command_output(&g, &["version"])).unwrap_or_else(|| "not on PATH: needed to build kind and images".into()).trim().to_string(),
+    );
+    let kind = supply::which("kind");
+    line(true, "kind on PATH", kind.map(|k| k.display().to_string()).unwrap_or_else(|| "none (built into the cache when needed)".into()));
+    let host = cluster::kind::HostFacts::detect();
+    line(true, "cgroups", if host.cgroup_v1 { "v1 (kubelet >= 1.35 gets failCgroupV1: false)".into() } else { "v2".into() });
+    line(
+        true,
+        "CAP_SYS_RESOURCE",
+        if host.lacks_sys_resource { "missing from the bounding set (runc wrapper + restrict_oom_score_adj)".into() } else { "present".into() },
+    );
+    let cache = supply::default_cache_dir();
+    let free = supply::free_bytes(cache.parent().unwrap_or(&cache)).unwrap_or(0) as f64 / (1u64 << 30) as f64;
+    line(free >= 15.0, "disk", format!("{free:.1} GiB free for {}", cache.display()));
+    for v in [DEFAULT_VERSION, sidecar_conformance::version::GATE_SWITCHABLE_VERSION] {
+        let tag = format!("sidecar-conformance/node:{}", v.tag());
+        let present = supply::step::image_key(&tag).is_some();
+        line(true, &format!("node image {v}"), if present { format!("{tag} cached") } else { "not built yet".into() });
+    }
+    for name in cluster::kind::leftovers(&cache) {
+        line(false, "leftover cluster", format!("{name} (remove: sidecar-conformance clusters prune)"));
+    }
+    if missing == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+}

@@ -1,0 +1,336 @@
+//! A run over several clusters: images and registry first, then each cluster is brought
+//! up, checked and deleted, several at a time. Used by `run` and, split in its halves,
+//! by `clusters up` (the nextest setup script) and the e2e tests.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::behaviour::Behaviour;
+use crate::cluster::kind::{ClusterSpec, HostFacts, RegistryMirror};
+use crate::cluster::{Cluster, CreateFailure, KindProvider, Origin};
+use crate::gate::{effect, GateSetting};
+use crate::progress::{human, Progress};
+use crate::registry::LocalRegistry;
+use crate::report::{CheckResult, ClusterReport, Report};
+use crate::runner::{self, Target};
+use crate::supply::{NodeImage, StandIn, Supply};
+use crate::version::KubeVersion;
+
+/// One cluster a run asks for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "kebab-case")]
+pub enum ClusterRequest {
+    /// A kind cluster built here.
+    Kind { version: KubeVersion, gate: GateSetting },
+    /// An existing cluster; `gate` is what the user says it runs with.
+    Kubeconfig { path: PathBuf, gate: GateSetting },
+}
+
+/// Options of a run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub run_id: String,
+    pub run_dir: PathBuf,
+    pub cache: PathBuf,
+    pub clusters: Vec<ClusterRequest>,
+    pub behaviours: Vec<&'static Behaviour>,
+    /// Keep created clusters after the run.
+    pub keep: bool,
+    /// Reuse kept clusters of the same spec.
+    pub reuse: bool,
+    /// The kind config template (`kind-config.yaml`).
+    pub template: String,
+    /// Clusters brought up and checked at the same time.
+    pub parallel: usize,
+}
+
+/// What the kind side of a run needs, prepared once.
+pub struct Prepared {
+    pub provider: Option<KindProvider>,
+    pub node_images: Vec<NodeImage>,
+    pub registry: Option<LocalRegistry>,
+    pub host: HostFacts,
+}
+
+impl Prepared {
+    /// Stand-ins served by the registry.
+    pub fn stand_ins(&self) -> Vec<StandIn> {
+        self.registry.as_ref().map(|r| r.stand_ins.clone()).unwrap_or_default()
+    }
+}
+
+/// Default run id: UTC time and a random suffix, e.g. `20261127-101500-a1b2`.
+pub fn new_run_id() -> String {
+    let now = jiff::Timestamp::now().strftime("%Y%m%d-%H%M%S");
+    format!("{now}-{}", runner::short_random())
+}
+
+/// Engine, kind, node images, workload images and registry, for the kind requests.
+/// Removes leftovers of earlier runs first.
+pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<Prepared> {
+    let kind_versions: Vec<KubeVersion> = {
+        let mut v: Vec<KubeVersion> = opts
+            .clusters
+            .iter()
+            .filter_map(|c| match c {
+                ClusterRequest::Kind { version, .. } => Some(*version),
+                ClusterRequest::Kubeconfig { .. } => None,
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        v
+    };
+    if kind_versions.is_empty() {
+        return Ok(Prepared { provider: None, node_images: vec![], registry: None, host: HostFacts::detect() });
+    }
+    let supply = Supply::new(opts.cache.clone(), progress.clone())?;
+    let (kind, node_images, workload) = {
+        let supply = supply.clone();
+        let versions = kind_versions.clone();
+        let progress = progress.clone();
+        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let started = Instant::now();
+            supply.ensure_engine()?;
+            let kind = supply.ensure_kind()?;
+            let mut images = Vec::new();
+            for v in versions {
+                images.push(supply.ensure_node_image(v)?);
+            }
+            let workload = supply.ensure_workload_images()?;
+            progress.say(format!("images ready in {}", human(started.elapsed())));
+            Ok((kind, images, workload))
+        })
+        .await??
+    };
+    remove_leftovers(&kind, &opts.cache, progress).await;
+    let host = HostFacts::detect();
+    if host.lacks_sys_resource {
+        progress.say("host lacks CAP_SYS_RESOURCE: nodes get containerd's restrict_oom_score_adj");
+    }
+    if host.cgroup_v1 {
+        progress.say("host runs cgroup v1: kubelets from 1.35 on get failCgroupV1: false");
+    }
+    progress.say("starting the local registry (testcontainers)");
+    let registry = LocalRegistry::start(&workload, &opts.run_id).await?;
+    for s in &registry.stand_ins {
+        progress.say(format!("registry {} serves {} as {} ({})", registry.endpoint, s.local_image, s.upstream, s.content));
+    }
+    let provider = KindProvider {
+        kind,
+        cache: opts.cache.clone(),
+        run_dir: opts.run_dir.clone(),
+        template: opts.template.clone(),
+    };
+    Ok(Prepared { provider: Some(provider), node_images, registry: Some(registry), host })
+}
+
+/// Deletes clusters and registry containers of earlier runs that ended without cleaning
+/// up. Never touches clusters without the harness's prefix, kept clusters, or those of
+/// a run still going.
+pub async fn remove_leftovers(kind: &Path, cache: &Path, progress: &Progress) {
+    let kind = kind.to_path_buf();
+    let cache = cache.to_path_buf();
+    let progress = progress.clone();
+    let _ = tokio::task::spawn_blocking(move || {
+        for name in crate::cluster::kind::leftovers(&cache) {
+            progress.say(format!("removing leftover cluster {name} of an earlier run"));
+            if let Err(e) = crate::cluster::kind::delete(&kind, &name) {
+                progress.warn(e.to_string());
+            }
+            let _ = std::fs::remove_file(crate::cluster::kind::record_path(&cache, &name));
+        }
+        for name in crate::registry::leftover_registries() {
+            progress.say(format!("removing leftover registry container {name}"));
+            let _ = std::process::Command::new("docker").args(["rm", "-f", "-v", &name]).output();
+        }
+    })
+    .await;
+}
+
+/// A cluster brought up (or not), with its report entry.
+pub struct BroughtUp {
+    pub report: ClusterReport,
+    pub cluster: Result<Cluster, Box<CreateFailure>>,
+}
+
+/// Creates (or connects to) the cluster of `request`.
+pub async fn bring_up(
+    request: &ClusterRequest,
+    prepared: &Prepared,
+    opts: &RunOptions,
+    progress: &Progress,
+) -> anyhow::Result<BroughtUp> {
+    match request {
+        ClusterRequest::Kubeconfig { path, gate } => {
+            let cluster = Cluster::from_kubeconfig(path, *gate).await?;
+            let report = ClusterReport {
+                name: cluster.name.clone(),
+                kubernetes_version: cluster.version.to_string(),
+                sidecar_gate: *gate,
+                gate_effect: effect(cluster.version, *gate),
+                origin: "kubeconfig".into(),
+                node_image: None,
+                node_image_origin: None,
+                created: true,
+                create_ms: 0,
+                creation_error: None,
+                gate_log: vec![],
+                kept: true,
+            };
+            Ok(BroughtUp { report, cluster: Ok(cluster) })
+        }
+        ClusterRequest::Kind { version, gate } => {
+            let provider = prepared.provider.as_ref().ok_or_else(|| anyhow::anyhow!("no kind provider prepared"))?;
+            let image = prepared
+                .node_images
+                .iter()
+                .find(|i| i.version == *version)
+                .ok_or_else(|| anyhow::anyhow!("no node image prepared for {version}"))?;
+            let name = crate::cluster::kind::cluster_name(*version, *gate, &runner::short_random());
+            let mirror = prepared.registry.as_ref().map(|r| RegistryMirror {
+                endpoint: r.endpoint.clone(),
+                certs_dir: opts.run_dir.join("clusters").join(&name).join("certs.d"),
+            });
+            let spec = ClusterSpec {
+                name: name.clone(),
+                version: *version,
+                gate: *gate,
+                node_image: image.image.clone(),
+                mirror,
+                host: prepared.host,
+            };
+            progress.say(format!("{name}: creating kind cluster (Kubernetes {version}, gate {gate})"));
+            let started = Instant::now();
+            let provider = provider.clone();
+            let (keep, reuse) = (opts.keep, opts.reuse);
+            let created = tokio::task::spawn_blocking(move || provider.create(&spec, keep, reuse)).await?;
+            let elapsed = started.elapsed();
+            let mut report = ClusterReport {
+                name: name.clone(),
+                kubernetes_version: version.to_string(),
+                sidecar_gate: *gate,
+                gate_effect: effect(*version, *gate),
+                origin: "kind-created".into(),
+                node_image: Some(image.image.clone()),
+                node_image_origin: serde_json::to_value(&image.origin).ok(),
+                created: created.is_ok(),
+                create_ms: elapsed.as_millis() as u64,
+                creation_error: None,
+                gate_log: vec![],
+                kept: opts.keep,
+            };
+            match &created {
+                Ok(c) => {
+                    report.name = c.name.clone();
+                    if c.origin == Origin::KindReused {
+                        report.origin = "kind-reused".into();
+                        progress.say(format!("{}: reusing kept cluster", c.name));
+                    } else {
+                        progress.say(format!("{name}: ready in {}", human(elapsed)));
+                    }
+                }
+                Err(f) => {
+                    report.creation_error = Some(f.error.to_string());
+                    report.gate_log = f.gate_lines.clone();
+                    progress.say(format!("{name}: creation failed after {}", human(elapsed)));
+                    for l in &f.gate_lines {
+                        progress.say(format!("  kubelet: {l}"));
+                    }
+                }
+            }
+            Ok(BroughtUp { report, cluster: created })
+        }
+    }
+}
+
+/// Runs `behaviours` on a cluster (concurrently: each has its own namespace).
+pub async fn check_cluster(
+    cluster: &Cluster,
+    behaviours: &[&'static Behaviour],
+    run_dir: &Path,
+    progress: &Progress,
+) -> anyhow::Result<Vec<CheckResult>> {
+    let client = cluster.client().await?;
+    let target = Arc::new(Target::connect(&cluster.name, cluster.version, cluster.gate, client, run_dir).await?);
+    let checks = behaviours.iter().map(|b| {
+        let target = target.clone();
+        let progress = progress.clone();
+        async move { runner::check(&target, b, &progress).await }
+    });
+    Ok(futures::future::join_all(checks).await)
+}
+
+/// A whole run: prepare, then each cluster (up to `parallel` at once) is brought up,
+/// checked and deleted.
+pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report> {
+    let started_at = jiff::Timestamp::now();
+    std::fs::create_dir_all(&opts.run_dir)?;
+    let prepared = prepare(&opts, progress).await?;
+    let results = futures::stream::iter(opts.clusters.iter())
+        .map(|request| {
+            let (prepared, opts) = (&prepared, &opts);
+            async move {
+                let up = bring_up(request, prepared, opts, progress).await?;
+                let results = match up.cluster {
+                    Ok(cluster) => {
+                        let results = check_cluster(&cluster, &opts.behaviours, &opts.run_dir, progress).await;
+                        let name = cluster.name.clone();
+                        if cluster.origin == Origin::KindCreated && !opts.keep {
+                            progress.say(format!("{name}: deleting"));
+                        }
+                        tokio::task::spawn_blocking(move || cluster.delete()).await??;
+                        results?
+                    }
+                    Err(failure) => runner::refused_results(
+                        &opts.behaviours,
+                        &up.report.name,
+                        version_of(request, &up.report),
+                        gate_of(request),
+                        &failure,
+                    ),
+                };
+                anyhow::Ok((up.report, results))
+            }
+        })
+        .buffered(opts.parallel.max(1))
+        .collect::<Vec<_>>()
+        .await;
+    let mut report = Report {
+        format_version: crate::report::FORMAT_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        run_id: opts.run_id.clone(),
+        run_dir: opts.run_dir.display().to_string(),
+        started_at,
+        finished_at: jiff::Timestamp::now(),
+        page: crate::doc::PAGE_PATH.into(),
+        stand_ins: prepared.stand_ins(),
+        clusters: vec![],
+        results: vec![],
+        summary: Default::default(),
+    };
+    for r in results {
+        let (cluster, results) = r?;
+        report.clusters.push(cluster);
+        report.results.extend(results);
+    }
+    report.tally();
+    Ok(report)
+}
+
+fn version_of(request: &ClusterRequest, report: &ClusterReport) -> KubeVersion {
+    match request {
+        ClusterRequest::Kind { version, .. } => *version,
+        ClusterRequest::Kubeconfig { .. } => report.kubernetes_version.parse().unwrap_or(crate::version::DEFAULT_VERSION),
+    }
+}
+
+fn gate_of(request: &ClusterRequest) -> GateSetting {
+    match request {
+        ClusterRequest::Kind { gate, .. } | ClusterRequest::Kubeconfig { gate, .. } => *gate,
+    }
+}

@@ -1,0 +1,147 @@
+//! The run's local registry, started with testcontainers, serving the stand-in images
+//! under the names the page's manifests use, and reachable from every kind node as a
+//! mirror of docker.io (see [`crate::cluster::kind::RegistryMirror`]).
+//!
+//! The nodes reach it by container name on Docker's `kind` network, which the harness
+//! creates the way kind does when it is missing, so that the registry can join it before
+//! the first cluster exists.
+
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use testcontainers::core::{IntoContainerPort, WaitFor};
+use testcontainers::runners::AsyncRunner;
+use testcontainers::{ContainerAsync, GenericImage, ImageExt};
+
+use crate::cleanup::{Owned, Resource};
+use crate::supply::{StandIn, WorkloadImages};
+
+/// The Docker network kind puts its nodes on.
+pub const KIND_NETWORK: &str = "kind";
+/// Label carrying the PID of the process that owns a harness container.
+pub const OWNER_LABEL: &str = "io.sidecar-conformance.owner-pid";
+/// Prefix of the registry containers' names.
+pub const NAME_PREFIX: &str = "sc-registry-";
+
+/// A running local registry.
+pub struct LocalRegistry {
+    /// Container name, also its host name on the kind network.
+    pub name: String,
+    /// `name:5000`, as the nodes reach it.
+    pub endpoint: String,
+    /// The images it serves in place of upstream ones.
+    pub stand_ins: Vec<StandIn>,
+    _container: ContainerAsync<GenericImage>,
+    _guard: Owned,
+}
+
+impl std::fmt::Debug for LocalRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalRegistry").field("name", &self.name).finish()
+    }
+}
+
+impl LocalRegistry {
+    /// Starts the registry on the kind network and pushes the stand-ins into it.
+    pub async fn start(images: &WorkloadImages, run_id: &str) -> anyhow::Result<LocalRegistry> {
+        ensure_kind_network()?;
+        let name = format!("{NAME_PREFIX}{run_id}");
+        let (repo, tag) = images.registry_image.rsplit_once(':').unwrap_or((&images.registry_image, "latest"));
+        // Registered before it starts: Ctrl-C while it starts must remove it too.
+        let guard = Owned::new(Resource::Container { name: name.clone() });
+        let container = GenericImage::new(repo, tag)
+            .with_exposed_port(5000.tcp())
+            .with_wait_for(WaitFor::message_on_either_std("listening on"))
+            .with_network(KIND_NETWORK)
+            .with_container_name(&name)
+            .with_label(OWNER_LABEL, std::process::id().to_string())
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .map_err(|e| anyhow::anyhow!("starting the local registry from {}: {e}", images.registry_image))?;
+        let port = container
+            .get_host_port_ipv4(5000.tcp())
+            .await
+            .map_err(|e| anyhow::anyhow!("the local registry's port: {e}"))?;
+        for s in &images.stand_ins {
+            push(&s.local_image, &format!("127.0.0.1:{port}/{}", s.served_as))?;
+        }
+        Ok(LocalRegistry {
+            endpoint: format!("{name}:5000"),
+            name,
+            stand_ins: images.stand_ins.clone(),
+            _container: container,
+            _guard: guard,
+        })
+    }
+}
+
+/// Pushes a local image to `target` (a reference on the registry's host port).
+fn push(local: &str, target: &str) -> anyhow::Result<()> {
+    let run = |args: &[&str]| -> anyhow::Result<()> {
+        let out = Command::new("docker").args(args).stdin(Stdio::null()).output()?;
+        anyhow::ensure!(
+            out.status.success(),
+            "docker {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Ok(())
+    };
+    run(&["tag", local, target])?;
+    let pushed = run(&["push", "-q", target]);
+    let _ = run(&["rmi", target]);
+    pushed
+}
+
+/// Creates the `kind` network as kind v0.33.0 would (bridge, masquerading, MTU 1500),
+/// unless it exists. kind adopts an existing network of that name.
+pub fn ensure_kind_network() -> anyhow::Result<()> {
+    let exists = Command::new("docker")
+        .args(["network", "inspect", KIND_NETWORK])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()?
+        .success();
+    if exists {
+        return Ok(());
+    }
+    let out = Command::new("docker")
+        .args([
+            "network",
+            "create",
+            "-d=bridge",
+            "-o",
+            "com.docker.network.bridge.enable_ip_masquerade=true",
+            "-o",
+            "com.docker.network.driver.mtu=1500",
+            KIND_NETWORK,
+        ])
+        .output()?;
+    // Another run may have created it in the meantime.
+    let raced = String::from_utf8_lossy(&out.stderr).contains("already exists");
+    anyhow::ensure!(
+        out.status.success() || raced,
+        "docker network create kind: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(())
+}
+
+/// Registry containers of harness runs whose process is gone.
+pub fn leftover_registries() -> Vec<String> {
+    let out = Command::new("docker")
+        .args(["ps", "-a", "--filter", &format!("label={OWNER_LABEL}"), "--format"])
+        .arg(format!("{{{{.Names}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}"))
+        .output();
+    let Ok(out) = out else { return vec![] };
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| l.split_once(' '))
+        .filter(|(name, pid)| {
+            name.starts_with(NAME_PREFIX)
+                && pid.parse::<u32>().map_or(true, |p| !crate::cluster::kind::process_alive(p))
+        })
+        .map(|(name, _)| name.to_string())
+        .collect()
+}

@@ -1,0 +1,182 @@
+//! The report of a run: one record per (behaviour, cluster), the clusters, and the
+//! images that stood in for upstream ones. It is a plain serde model so that other
+//! formats (JUnit, Markdown, HTML) and `report diff` are renderers over it; `report.json`
+//! is the one written today, plus a text summary for the terminal.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::behaviour::{Outcome, Subject};
+use crate::gate::{GateEffect, GateSetting};
+use crate::supply::StandIn;
+
+/// The report format's version, bumped on incompatible changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Whether a result is what the gate table says it must be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// Observed equals expected.
+    Pass,
+    /// Observed differs from expected.
+    Fail,
+    /// The check could not be carried out (infrastructure failure); see `error`.
+    Error,
+}
+
+/// One behaviour on one cluster.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckResult {
+    pub behaviour: String,
+    pub title: String,
+    pub subject: Subject,
+    /// The page's section and sentences the behaviour checks.
+    pub section: String,
+    pub claims: Vec<String>,
+    pub cluster: String,
+    pub kubernetes_version: String,
+    pub sidecar_gate: GateSetting,
+    pub expected: Outcome,
+    /// `None` when the check errored before a judgement.
+    pub observed: Option<Outcome>,
+    pub verdict: Verdict,
+    pub evidence: Vec<String>,
+    pub duration_ms: u64,
+    /// The recorded observation (timeline and objects), relative to the run directory.
+    pub observation: Option<String>,
+    pub error: Option<String>,
+}
+
+impl CheckResult {
+    /// The verdict of `observed` against `expected`.
+    pub fn verdict_of(expected: Outcome, observed: Outcome) -> Verdict {
+        if expected == observed { Verdict::Pass } else { Verdict::Fail }
+    }
+}
+
+/// One cluster of the run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterReport {
+    pub name: String,
+    pub kubernetes_version: String,
+    pub sidecar_gate: GateSetting,
+    /// What the gate table says the cluster does with that setting.
+    pub gate_effect: GateEffect,
+    /// `kind-created`, `kind-reused` or `kubeconfig`.
+    pub origin: String,
+    pub node_image: Option<String>,
+    /// How the node image was obtained (pulled by digest, or built here with its key).
+    pub node_image_origin: Option<serde_json::Value>,
+    pub created: bool,
+    pub create_ms: u64,
+    pub creation_error: Option<String>,
+    /// The node's kubelet log lines about feature gates, when creation failed.
+    pub gate_log: Vec<String>,
+    pub kept: bool,
+}
+
+/// Counts of verdicts.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub pass: usize,
+    pub fail: usize,
+    pub error: usize,
+}
+
+/// A whole run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub format_version: u32,
+    pub tool_version: String,
+    pub run_id: String,
+    pub run_dir: String,
+    pub started_at: jiff::Timestamp,
+    pub finished_at: jiff::Timestamp,
+    /// The page under test (path in the repository).
+    pub page: String,
+    /// Images served in place of the ones the manifests name.
+    pub stand_ins: Vec<StandIn>,
+    pub clusters: Vec<ClusterReport>,
+    pub results: Vec<CheckResult>,
+    pub summary: Summary,
+}
+
+impl Report {
+    /// Counts verdicts into `summary`.
+    pub fn tally(&mut self) {
+        let mut s = Summary::default();
+        for r in &self.results {
+            match r.verdict {
+                Verdict::Pass => s.pass += 1,
+                Verdict::Fail => s.fail += 1,
+                Verdict::Error => s.error += 1,
+            }
+        }
+        self.summary = s;
+    }
+
+    /// Whether every result passed.
+    pub fn all_passed(&self) -> bool {
+        !self.results.is_empty() && self.results.iter().all(|r| r.verdict == Verdict::Pass)
+    }
+
+    /// Writes `report.json` into `dir`.
+    pub fn write_json(&self, dir: &Path) -> std::io::Result<std::path::PathBuf> {
+        let path = dir.join("report.json");
+        std::fs::write(&path, serde_json::to_vec_pretty(self)?)?;
+        Ok(path)
+    }
+
+    /// Reads a `report.json`.
+    pub fn read_json(path: &Path) -> anyhow::Result<Report> {
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a report: {e}", path.display()))
+    }
+
+    /// A plain-text table for the terminal.
+    pub fn summary_text(&self) -> String {
+        let mut out = String::new();
+        let width = self.results.iter().map(|r| r.behaviour.len()).max().unwrap_or(10).max(9);
+        out.push_str(&format!(
+            "{:<width$}  {:<8} {:<7} {:<16} {:<16} {}\n",
+            "BEHAVIOUR", "VERSION", "GATE", "EXPECTED", "OBSERVED", "VERDICT"
+        ));
+        for r in &self.results {
+            out.push_str(&format!(
+                "{:<width$}  {:<8} {:<7} {:<16} {:<16} {}\n",
+                r.behaviour,
+                r.kubernetes_version,
+                r.sidecar_gate.to_string(),
+                r.expected.to_string(),
+                r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+                match r.verdict {
+                    Verdict::Pass => "PASS",
+                    Verdict::Fail => "FAIL",
+                    Verdict::Error => "ERROR",
+                }
+            ));
+        }
+        out.push_str(&format!(
+            "{} passed, {} failed, {} errors\n",
+            self.summary.pass, self.summary.fail, self.summary.error
+        ));
+        for s in &self.stand_ins {
+            out.push_str(&format!("note: {} was served by a stand-in: {} ({})\n", s.upstream, s.local_image, s.content));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verdict_compares_expected_and_observed() {
+        assert_eq!(CheckResult::verdict_of(Outcome::Holds, Outcome::Holds), Verdict::Pass);
+        assert_eq!(CheckResult::verdict_of(Outcome::SidecarIgnored, Outcome::Holds), Verdict::Fail);
+        assert_eq!(CheckResult::verdict_of(Outcome::Holds, Outcome::SidecarIgnored), Verdict::Fail);
+    }
+}

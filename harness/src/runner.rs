@@ -1,0 +1,435 @@
+//! Plays a behaviour's scenario on one cluster, in a namespace of its own, records what
+//! happens, has the behaviour judge it, and compares the judgement with what the gate
+//! table expects of that cluster.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use kube::api::{Api, AttachParams, DeleteParams, DynamicObject, PostParams};
+use kube::core::GroupVersionKind;
+use kube::runtime::wait::await_condition;
+use kube::Client;
+use serde_json::json;
+
+use crate::apply::{Applier, AppliedObject};
+use crate::behaviour::evidence::{stuck_behind_init, STUCK_WINDOW};
+use crate::behaviour::{expected_outcome, Action, Behaviour, Observation, Rejection, Scenario, WaitRecord};
+use crate::error::ApplyError;
+use crate::gate::{effect, GateEffect};
+use crate::observe::{LiveRecorder, Recorder};
+use crate::progress::Progress;
+use crate::report::{CheckResult, Verdict};
+
+/// Label put on every namespace the harness creates.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "sidecar-conformance");
+
+/// A cluster ready for checks.
+#[derive(Clone)]
+pub struct Target {
+    /// Cluster name, for reports and file names.
+    pub name: String,
+    pub version: crate::version::KubeVersion,
+    pub gate: crate::gate::GateSetting,
+    pub client: Client,
+    pub applier: Applier,
+    /// Where observations are saved (`<run dir>/observations/<cluster>/`).
+    pub observations_dir: PathBuf,
+    /// Directory observation paths in the report are relative to.
+    pub run_dir: PathBuf,
+}
+
+impl std::fmt::Debug for Target {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Target").field("name", &self.name).field("version", &self.version).finish()
+    }
+}
+
+impl Target {
+    /// Connects to a cluster and runs discovery.
+    pub async fn connect(
+        name: &str,
+        version: crate::version::KubeVersion,
+        gate: crate::gate::GateSetting,
+        client: Client,
+        run_dir: &std::path::Path,
+    ) -> Result<Target, ApplyError> {
+        let applier = Applier::new(client.clone()).await?;
+        Ok(Target {
+            name: name.to_string(),
+            version,
+            gate,
+            client,
+            applier,
+            observations_dir: run_dir.join("observations").join(name),
+            run_dir: run_dir.to_path_buf(),
+        })
+    }
+
+    /// What the gate table says this cluster does.
+    pub fn gate_effect(&self) -> GateEffect {
+        effect(self.version, self.gate)
+    }
+}
+
+/// Runs one behaviour on `target` and returns its result. Never panics on cluster
+/// trouble: that becomes a result with verdict `error`.
+pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) -> CheckResult {
+    let started = Instant::now();
+    let expected = expected_outcome(behaviour, &target.gate_effect());
+    let mut result = CheckResult {
+        behaviour: behaviour.id.into(),
+        title: behaviour.title.into(),
+        subject: behaviour.subject,
+        section: behaviour.section.into(),
+        claims: behaviour.claims.iter().map(|c| c.to_string()).collect(),
+        cluster: target.name.clone(),
+        kubernetes_version: target.version.to_string(),
+        sidecar_gate: target.gate,
+        expected,
+        observed: None,
+        verdict: Verdict::Error,
+        evidence: vec![],
+        duration_ms: 0,
+        observation: None,
+        error: None,
+    };
+    progress.say(format!("{}: {} ...", target.name, behaviour.id));
+    match observe(target, behaviour, progress).await {
+        Ok(obs) => {
+            let judgement = (behaviour.judge)(&obs);
+            result.observed = Some(judgement.outcome);
+            result.verdict = CheckResult::verdict_of(expected, judgement.outcome);
+            result.evidence = judgement.evidence;
+            match save_observation(target, behaviour, &obs) {
+                Ok(rel) => result.observation = Some(rel),
+                Err(e) => progress.warn(format!("could not save the observation of {}: {e}", behaviour.id)),
+            }
+        }
+        Err(e) => result.error = Some(format!("{e:#}")),
+    }
+    result.duration_ms = started.elapsed().as_millis() as u64;
+    progress.say(format!(
+        "{}: {} {} (expected {}, observed {}) in {:.1} s",
+        target.name,
+        behaviour.id,
+        match result.verdict {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Error => "ERROR",
+        },
+        expected,
+        result.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+        started.elapsed().as_secs_f64()
+    ));
+    result
+}
+
+fn save_observation(target: &Target, behaviour: &Behaviour, obs: &Observation) -> anyhow::Result<String> {
+    std::fs::create_dir_all(&target.observations_dir)?;
+    let path = target.observations_dir.join(format!("{}.json", behaviour.id));
+    std::fs::write(&path, serde_json::to_vec_pretty(obs)?)?;
+    Ok(path
+        .strip_prefix(&target.run_dir)
+        .unwrap_or(&path)
+        .display()
+        .to_string())
+}
+
+/// Creates the behaviour's namespace, plays the scenario, and deletes the namespace.
+async fn observe(target: &Target, behaviour: &Behaviour, progress: &Progress) -> anyhow::Result<Observation> {
+    let namespace = format!("sc-{}-{}", behaviour.id, short_random());
+    create_namespace(&target.client, &namespace).await?;
+    let pods: Api<Pod> = Api::namespaced(target.client.clone(), &namespace);
+    let recorder = LiveRecorder::start(pods.clone());
+    let mut obs = Observation {
+        behaviour: behaviour.id.into(),
+        namespace: namespace.clone(),
+        ..Default::default()
+    };
+    let played = play(target, behaviour, &namespace, &recorder, &mut obs, progress).await;
+    let final_state = recorder.stop();
+    obs.timeline = final_state.timeline().clone();
+    obs.pods = final_state.pods().values().cloned().collect();
+    // Deleting a namespace waits for its pods' grace periods; nothing waits for it.
+    let namespaces: Api<Namespace> = Api::all(target.client.clone());
+    let _ = namespaces.delete(&namespace, &DeleteParams::background()).await;
+    played?;
+    Ok(obs)
+}
+
+async fn play(
+    target: &Target,
+    behaviour: &Behaviour,
+    namespace: &str,
+    recorder: &LiveRecorder,
+    obs: &mut Observation,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    match behaviour.scenario {
+        Scenario::ApplyAndObserve { manifests, settled, window } => {
+            for m in manifests {
+                obs.manifests.push(m.path.to_string());
+                if !apply_recording(target, m.path, m.text, namespace, obs).await? {
+                    return Ok(());
+                }
+            }
+            let wait = recorder.wait_for("the scenario to settle", window, settled).await;
+            obs.waits.push(wait_record("pods settled (finished, ready, or held up by an init container)", &wait, window));
+            wait_for_jobs(target, namespace, recorder, obs).await;
+            obs.objects = fetch_objects(target, namespace, &obs.applied).await;
+        }
+        Scenario::ExpectRejection { manifest, retry } => {
+            obs.manifests.push(manifest.path.to_string());
+            let accepted = apply_recording(target, manifest.path, manifest.text, namespace, obs).await?;
+            if let (false, Some(retry)) = (accepted, retry) {
+                let fixed = retry(manifest.text);
+                let path = format!("{} (apiVersion corrected only)", manifest.path);
+                apply_recording(target, &path, &fixed, namespace, obs).await?;
+            }
+        }
+        Scenario::RestartInTurn { manifest, pod, containers, window } => {
+            obs.manifests.push(manifest.path.to_string());
+            if !apply_recording(target, manifest.path, manifest.text, namespace, obs).await? {
+                return Ok(());
+            }
+            let all_running = |rec: &Recorder| {
+                rec.pods().get(pod).is_some_and(|p| {
+                    let s = p.status.clone().unwrap_or_default();
+                    let all: Vec<_> =
+                        s.init_container_statuses.iter().flatten().chain(s.container_statuses.iter().flatten()).collect();
+                    all.len() == containers.len()
+                        && all.iter().all(|c| c.started == Some(true) && c.state.as_ref().is_some_and(|st| st.running.is_some()))
+                })
+            };
+            let wait = recorder
+                .wait_for("all containers running", window, |rec| all_running(rec) || stuck_behind_init(rec, STUCK_WINDOW))
+                .await;
+            obs.waits.push(wait_record("all containers running", &wait, window));
+            if !all_running(&recorder.snapshot()) {
+                return Ok(());
+            }
+            let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
+            for container in containers {
+                let restarts_before = restart_count(&recorder.snapshot(), pod, container);
+                let at = jiff::Timestamp::now();
+                let what = format!("killing the child process of {container}'s shell");
+                kill_child(&pods, pod, container).await?;
+                progress.say(format!("{}: {}: {what}", target.name, behaviour.id));
+                obs.actions.push(Action { at, pod: pod.into(), container: container.to_string(), what });
+                let back = |rec: &Recorder| {
+                    restart_count(rec, pod, container) > restarts_before
+                        && rec.pods().get(pod).is_some_and(|p| {
+                            let s = p.status.clone().unwrap_or_default();
+                            s.init_container_statuses
+                                .iter()
+                                .flatten()
+                                .chain(s.container_statuses.iter().flatten())
+                                .any(|c| c.name == *container && c.state.as_ref().is_some_and(|st| st.running.is_some()))
+                        })
+                };
+                let what = format!("{container} restarted and running");
+                let wait = recorder.wait_for(&what, window, back).await;
+                obs.waits.push(wait_record(&what, &wait, window));
+                if wait.is_err() {
+                    break;
+                }
+            }
+            // One more moment of watching would not prove more: the judge reads the
+            // timeline up to here, and the other container's state is in it.
+        }
+    }
+    Ok(())
+}
+
+/// Applies and records the result; `Ok(false)` when the API server refused.
+async fn apply_recording(
+    target: &Target,
+    path: &str,
+    text: &str,
+    namespace: &str,
+    obs: &mut Observation,
+) -> anyhow::Result<bool> {
+    match target.applier.apply_text(path, text, namespace).await {
+        Ok(applied) => {
+            obs.applied.extend(applied);
+            Ok(true)
+        }
+        Err(ApplyError::Rejected { file, object, message }) => {
+            obs.rejections.push(Rejection { file, object, message });
+            Ok(false)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn wait_record<T>(what: &str, wait: &Result<Duration, T>, window: Duration) -> WaitRecord {
+    match wait {
+        Ok(d) => WaitRecord { what: what.into(), satisfied: true, after_ms: d.as_millis() as u64 },
+        Err(_) => WaitRecord { what: what.into(), satisfied: false, after_ms: window.as_millis() as u64 },
+    }
+}
+
+fn restart_count(rec: &Recorder, pod: &str, container: &str) -> i32 {
+    rec.timeline()
+        .pods
+        .get(pod)
+        .and_then(|p| p.container(container))
+        .and_then(|c| c.events.last())
+        .map(|e| e.restart_count)
+        .unwrap_or(0)
+}
+
+/// Makes a container's shell exit by killing its child (PID 1 ignores signals it has no
+/// handler for; its child does not).
+async fn kill_child(pods: &Api<Pod>, pod: &str, container: &str) -> anyhow::Result<()> {
+    let params = AttachParams::default().container(container).stdout(true).stderr(true);
+    let mut process = pods
+        .exec(pod, vec!["sh", "-c", "kill $(cat /tmp/child)"], &params)
+        .await
+        .map_err(|e| anyhow::anyhow!("exec in {pod}/{container}: {e}"))?;
+    let status = process.take_status();
+    process.join().await.map_err(|e| anyhow::anyhow!("exec in {pod}/{container}: {e}"))?;
+    if let Some(status) = status {
+        if let Some(s) = status.await {
+            anyhow::ensure!(
+                s.status.as_deref() == Some("Success"),
+                "kill in {pod}/{container} failed: {}",
+                s.message.unwrap_or_default()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// After the pods settled: a Job whose pod finished gets up to 30 s to show its
+/// Complete or Failed condition (the Job controller sets it after the pod's phase).
+async fn wait_for_jobs(target: &Target, namespace: &str, recorder: &LiveRecorder, obs: &mut Observation) {
+    let finished = recorder
+        .snapshot()
+        .timeline()
+        .pods
+        .values()
+        .any(|p| matches!(p.last_phase(), Some("Succeeded" | "Failed")));
+    if !finished {
+        return;
+    }
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(target.client.clone(), namespace);
+    for job in obs.applied.iter().filter(|o| o.kind == "Job") {
+        let window = Duration::from_secs(30);
+        let started = Instant::now();
+        let done = |j: Option<&k8s_openapi::api::batch::v1::Job>| {
+            j.and_then(|j| j.status.as_ref())
+                .and_then(|s| s.conditions.as_ref())
+                .is_some_and(|cs| cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"))
+        };
+        let outcome = tokio::time::timeout(window, await_condition(jobs.clone(), &job.name, done)).await;
+        let satisfied = matches!(outcome, Ok(Ok(_)));
+        obs.waits.push(WaitRecord {
+            what: format!("Job {} Complete or Failed", job.name),
+            satisfied,
+            after_ms: started.elapsed().as_millis() as u64,
+        });
+    }
+}
+
+/// The final state of every applied object other than pods (those are recorded).
+async fn fetch_objects(target: &Target, namespace: &str, applied: &[AppliedObject]) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for o in applied.iter().filter(|o| o.kind != "Pod") {
+        let (group, version) = o.api_version.rsplit_once('/').unwrap_or(("", &o.api_version));
+        let gvk = GroupVersionKind::gvk(group, version, &o.kind);
+        let resource = kube::api::ApiResource::from_gvk(&gvk);
+        let api: Api<DynamicObject> = Api::namespaced_with(target.client.clone(), namespace, &resource);
+        match api.get(&o.name).await {
+            Ok(obj) => {
+                let mut v = serde_json::to_value(&obj).unwrap_or_default();
+                v["kind"] = json!(o.kind);
+                v["apiVersion"] = json!(o.api_version);
+                out.push(v);
+            }
+            Err(e) => out.push(json!({"kind": o.kind, "metadata": {"name": o.name}, "error": e.to_string()})),
+        }
+    }
+    out
+}
+
+async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
+    let namespaces: Api<Namespace> = Api::all(client.clone());
+    let ns: Namespace = serde_json::from_value(json!({
+        "metadata": {"name": name, "labels": {MANAGED_BY.0: MANAGED_BY.1}}
+    }))?;
+    namespaces
+        .create(&PostParams::default(), &ns)
+        .await
+        .map_err(|e| anyhow::anyhow!("creating namespace {name}: {e}"))?;
+    // Pods are refused until the namespace's default service account exists.
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
+    let window = Duration::from_secs(60);
+    tokio::time::timeout(window, await_condition(accounts, "default", kube::runtime::conditions::is_created()))
+        .await
+        .map_err(|_| anyhow::anyhow!("timed out after 60 s waiting for service account {name}/default"))?
+        .map_err(|e| anyhow::anyhow!("waiting for service account {name}/default: {e}"))?;
+    Ok(())
+}
+
+/// Four hex digits from the clock and PID: enough to keep namespaces and cluster names
+/// of concurrent runs apart.
+pub fn short_random() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let mixed = nanos ^ std::process::id().rotate_left(16) ^ COUNTER.fetch_add(0x9e37, std::sync::atomic::Ordering::Relaxed);
+    format!("{:04x}", mixed & 0xffff)
+}
+
+static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+
+/// The results for every behaviour on a cluster that could not be created.
+/// `observed` is `cluster-refused` only when the node's own log blames the gate;
+/// any other creation failure is an error of the run, not a finding.
+pub fn refused_results(
+    behaviours: &[&Behaviour],
+    cluster: &str,
+    version: crate::version::KubeVersion,
+    gate: crate::gate::GateSetting,
+    failure: &crate::cluster::CreateFailure,
+) -> Vec<CheckResult> {
+    let blames_gate = failure.gate_lines.iter().any(|l| l.contains(crate::gate::GATE_NAME));
+    let effect = effect(version, gate);
+    behaviours
+        .iter()
+        .map(|b| {
+            let expected = expected_outcome(b, &effect);
+            let mut evidence = vec![format!(
+                "kind create cluster with featureGates {{{}: {}}} failed after {:.0} s",
+                crate::gate::GATE_NAME,
+                gate.explicit_value().map(|v| v.to_string()).unwrap_or_else(|| "unset".into()),
+                failure.elapsed.as_secs_f64()
+            )];
+            evidence.extend(failure.gate_lines.iter().map(|l| format!("kubelet: {l}")));
+            CheckResult {
+                behaviour: b.id.into(),
+                title: b.title.into(),
+                subject: b.subject,
+                section: b.section.into(),
+                claims: b.claims.iter().map(|c| c.to_string()).collect(),
+                cluster: cluster.into(),
+                kubernetes_version: version.to_string(),
+                sidecar_gate: gate,
+                expected,
+                observed: blames_gate.then_some(crate::behaviour::Outcome::ClusterRefused),
+                verdict: if blames_gate {
+                    CheckResult::verdict_of(expected, crate::behaviour::Outcome::ClusterRefused)
+                } else {
+                    Verdict::Error
+                },
+                evidence,
+                duration_ms: failure.elapsed.as_millis() as u64,
+                observation: None,
+                error: (!blames_gate).then(|| failure.error.to_string()),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,199 @@
+//! Timelines: what happened to each pod and each of its containers, in order, with
+//! times. The recorder ([`crate::observe`]) builds them from watch events; behaviours
+//! judge them. They serialize to JSON so that real runs can be replayed in unit tests.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use serde::{Deserialize, Serialize};
+
+/// Everything recorded in one namespace during one behaviour.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Pods by name, in the order their names sort.
+    pub pods: BTreeMap<String, PodTimeline>,
+}
+
+/// What a container is in its pod.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ContainerRole {
+    /// An init container with `restartPolicy: Always` in the stored pod: a sidecar.
+    Sidecar,
+    /// An init container without it: runs to completion before the next one starts.
+    Init,
+    /// A regular (app) container.
+    App,
+}
+
+/// One pod's history.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PodTimeline {
+    pub uid: String,
+    /// Owner, as `Kind/name` (e.g. `ReplicaSet/myapp-5ffc9bd7f5`, `Job/myapp`).
+    pub owner: Option<String>,
+    pub events: Vec<PodEvent>,
+    /// Containers by name, in spec order: init containers first.
+    pub containers: Vec<ContainerTimeline>,
+}
+
+/// Something that happened to a pod as a whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PodEvent {
+    /// When the recorder saw it (the watch event's arrival).
+    pub observed_at: Timestamp,
+    #[serde(flatten)]
+    pub kind: PodEventKind,
+}
+
+/// Kinds of pod events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum PodEventKind {
+    /// First seen by the recorder.
+    Seen,
+    /// `status.phase` changed.
+    Phase { phase: String },
+    /// A condition (`Ready`, `Initialized`, ...) changed status.
+    Condition { condition: String, status: String, reason: Option<String> },
+    /// The pod was deleted.
+    Deleted,
+}
+
+/// One container's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerTimeline {
+    pub name: String,
+    pub role: ContainerRole,
+    pub events: Vec<ContainerEvent>,
+}
+
+/// Something that happened to a container.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContainerEvent {
+    /// When the recorder saw it.
+    pub observed_at: Timestamp,
+    /// The runtime's container ID at that moment, when there was one.
+    pub container_id: Option<String>,
+    /// `restartCount` at that moment.
+    pub restart_count: i32,
+    #[serde(flatten)]
+    pub kind: ContainerEventKind,
+}
+
+/// Kinds of container events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
+pub enum ContainerEventKind {
+    /// Waiting, with the kubelet's reason (`PodInitializing`, `ContainerCreating`, `CrashLoopBackOff`, ...).
+    Waiting { reason: Option<String> },
+    /// Running since `started_at` (the runtime's time, whole seconds).
+    Running { started_at: Option<Timestamp> },
+    /// The `started` flag changed (startup probe passed, or the process runs and there is no probe).
+    Started { started: bool },
+    /// The `ready` flag changed.
+    Ready { ready: bool },
+    /// Terminated, with the runtime's times.
+    Terminated {
+        exit_code: i32,
+        reason: Option<String>,
+        message: Option<String>,
+        started_at: Option<Timestamp>,
+        finished_at: Option<Timestamp>,
+    },
+    /// `restartCount` went up; `previous_id` is the container that was replaced.
+    Restarted { previous_id: Option<String> },
+}
+
+impl PodTimeline {
+    /// A container's timeline by name.
+    pub fn container(&self, name: &str) -> Option<&ContainerTimeline> {
+        self.containers.iter().find(|c| c.name == name)
+    }
+
+    /// Containers of one role.
+    pub fn with_role(&self, role: ContainerRole) -> impl Iterator<Item = &ContainerTimeline> {
+        self.containers.iter().filter(move |c| c.role == role)
+    }
+
+    /// The last phase seen.
+    pub fn last_phase(&self) -> Option<&str> {
+        self.events.iter().rev().find_map(|e| match &e.kind {
+            PodEventKind::Phase { phase } => Some(phase.as_str()),
+            _ => None,
+        })
+    }
+}
+
+impl ContainerTimeline {
+    /// Every `Running.started_at` the container had, in order (one per incarnation).
+    pub fn running_since(&self) -> Vec<Timestamp> {
+        let mut out: Vec<Timestamp> = Vec::new();
+        for e in &self.events {
+            if let ContainerEventKind::Running { started_at: Some(t) } = e.kind {
+                if out.last() != Some(&t) {
+                    out.push(t);
+                }
+            }
+        }
+        out
+    }
+
+    /// The first time the container was running (runtime clock).
+    pub fn first_started_at(&self) -> Option<Timestamp> {
+        self.events.iter().find_map(|e| match &e.kind {
+            ContainerEventKind::Running { started_at } => *started_at,
+            ContainerEventKind::Terminated { started_at, .. } => *started_at,
+            _ => None,
+        })
+    }
+
+    /// All terminations, in order.
+    pub fn terminations(&self) -> Vec<&ContainerEvent> {
+        self.events
+            .iter()
+            .filter(|e| matches!(e.kind, ContainerEventKind::Terminated { .. }))
+            .collect()
+    }
+
+    /// Distinct container IDs, in the order they appeared.
+    pub fn container_ids(&self) -> Vec<&str> {
+        let mut ids: Vec<&str> = Vec::new();
+        for id in self.events.iter().filter_map(|e| e.container_id.as_deref()) {
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+        ids
+    }
+
+    /// The highest restart count seen.
+    pub fn max_restarts(&self) -> i32 {
+        self.events.iter().map(|e| e.restart_count).max().unwrap_or(0)
+    }
+
+    /// When the recorder first saw `started: true`.
+    pub fn first_started_flag(&self) -> Option<Timestamp> {
+        self.events.iter().find_map(|e| match e.kind {
+            ContainerEventKind::Started { started: true } => Some(e.observed_at),
+            _ => None,
+        })
+    }
+
+    /// Whether the container was ever seen running.
+    pub fn ever_ran(&self) -> bool {
+        self.events.iter().any(|e| {
+            matches!(e.kind, ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. })
+        })
+    }
+
+    /// The last state event (waiting, running or terminated).
+    pub fn last_state(&self) -> Option<&ContainerEventKind> {
+        self.events.iter().rev().map(|e| &e.kind).find(|k| {
+            matches!(
+                k,
+                ContainerEventKind::Waiting { .. } | ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
+            )
+        })
+    }
+}

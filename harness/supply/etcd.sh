@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The etcd server binary at one version.
+#
+# usage: etcd.sh vX.Y.Z OUT_DIR WORK_DIR
+#
+# go.etcd.io/etcd/server/v3 carries replace directives, so `go install ...@v` refuses
+# it; a throwaway module that requires all of etcd's modules at the same version
+# builds it.
+set -euo pipefail
+version=$1 out=$2 work=$3
+rm -rf "$work" "$out.partial"; mkdir -p "$work" "$out.partial"; cd "$work"
+export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
+cat >go.mod <<MOD
+module sidecar-conformance.local/etcd-build
+
+go 1.23
+
+require (
+	go.etcd.io/etcd/server/v3 $version
+	go.etcd.io/etcd/api/v3 $version
+	go.etcd.io/etcd/client/pkg/v3 $version
+	go.etcd.io/etcd/client/v3 $version
+	go.etcd.io/etcd/pkg/v3 $version
+)
+MOD
+printf '//go:build tools\npackage tools\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
+if ! go mod tidy >tidy.log 2>&1; then
+  cat tidy.log >&2
+  if grep -qE '403|not available' tidy.log; then
+    echo "[etcd] the Go module proxy refused etcd $version; it lists: $(go list -m -versions go.etcd.io/etcd/server/v3 | tr ' ' '\n' | tail -n 8 | tr '\n' ' ')" >&2
+    exit 5
+  fi
+  exit 1
+fi
+go build -trimpath -ldflags "-s -w" -o "$out.partial/etcd" go.etcd.io/etcd/server/v3
+"$out.partial/etcd" --version | head -n1 >&2
+rm -rf "$out"; mv "$out.partial" "$out"; rm -rf "$work"
