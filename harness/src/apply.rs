@@ -42,11 +42,12 @@ impl std::fmt::Display for AppliedObject {
 
 /// Parses the documents of a manifest into objects, naming the file and document on error.
 pub fn parse(path: &str, text: &str) -> Result<Vec<DynamicObject>, ApplyError> {
-    let values: Vec<serde_json::Value> = serde_saphyr::from_multiple(text).map_err(|e| ApplyError::Parse {
-        file: path.to_string(),
-        index: 0,
-        detail: e.to_string(),
-    })?;
+    let values: Vec<serde_json::Value> =
+        serde_saphyr::from_multiple(text).map_err(|e| ApplyError::Parse {
+            file: path.to_string(),
+            index: 0,
+            detail: e.to_string(),
+        })?;
     values
         .into_iter()
         .enumerate()
@@ -91,18 +92,32 @@ impl std::fmt::Debug for Applier {
 impl Applier {
     /// Runs discovery once for the cluster.
     pub async fn new(client: Client) -> Result<Applier, ApplyError> {
-        let discovery = Discovery::new(client.clone()).run().await.map_err(|e| ApplyError::Other {
-            file: "(discovery)".into(),
-            detail: format!("API discovery failed: {e}"),
-        })?;
-        Ok(Applier { client, discovery: std::sync::Arc::new(discovery) })
+        let discovery =
+            Discovery::new(client.clone())
+                .run()
+                .await
+                .map_err(|e| ApplyError::Other {
+                    file: "(discovery)".into(),
+                    detail: format!("API discovery failed: {e}"),
+                })?;
+        Ok(Applier {
+            client,
+            discovery: std::sync::Arc::new(discovery),
+        })
     }
 
     /// Applies every document of `text` into `namespace`, in order; stops at the first
     /// object the API server refuses.
-    pub async fn apply_text(&self, path: &str, text: &str, namespace: &str) -> Result<Vec<AppliedObject>, ApplyError> {
+    pub async fn apply_text(
+        &self,
+        path: &str,
+        text: &str,
+        namespace: &str,
+    ) -> Result<Vec<AppliedObject>, ApplyError> {
         let objects = parse(path, text)?;
-        let params = PatchParams::apply(FIELD_MANAGER).force().validation_strict();
+        let params = PatchParams::apply(FIELD_MANAGER)
+            .force()
+            .validation_strict();
         let mut applied = Vec::new();
         for mut obj in objects {
             let types = obj.types.clone().expect("checked by parse");
@@ -113,7 +128,9 @@ impl Applier {
                 detail: e.to_string(),
             })?;
             let Some((resource, caps)) = self.discovery.resolve_gvk(&gvk) else {
-                let message = self.raw_create(&types.api_version, &types.kind, namespace, &obj).await;
+                let message = self
+                    .raw_create(&types.api_version, &types.kind, namespace, &obj)
+                    .await;
                 return Err(ApplyError::Rejected {
                     file: path.to_string(),
                     object: format!("{} {name} ({})", types.kind, types.api_version),
@@ -141,11 +158,21 @@ impl Applier {
                     name,
                     namespace: obj.metadata.namespace.clone(),
                 }),
-                Err(kube::Error::Api(status)) if (400..500).contains(&status.code) => {
+                // 4xx: invalid, forbidden, unknown. Server-side apply reports fields its
+                // schema does not declare as a 500 "failed to create typed patch object".
+                Err(kube::Error::Api(status))
+                    if (400..500).contains(&status.code)
+                        || status
+                            .message
+                            .contains("failed to create typed patch object") =>
+                {
                     return Err(ApplyError::Rejected {
                         file: path.to_string(),
                         object: format!("{} {name}", types.kind),
-                        message: format!("{} ({}, HTTP {})", status.message, status.reason, status.code),
+                        message: format!(
+                            "{} ({}, HTTP {})",
+                            status.message, status.reason, status.code
+                        ),
                     });
                 }
                 Err(e) => {
@@ -160,25 +187,46 @@ impl Applier {
     }
 
     /// Applies a manifest of the repository.
-    pub async fn apply(&self, manifest: &Manifest, namespace: &str) -> Result<Vec<AppliedObject>, ApplyError> {
-        self.apply_text(manifest.path, manifest.text, namespace).await
+    pub async fn apply(
+        &self,
+        manifest: &Manifest,
+        namespace: &str,
+    ) -> Result<Vec<AppliedObject>, ApplyError> {
+        self.apply_text(manifest.path, manifest.text, namespace)
+            .await
     }
 
     /// POSTs an object of a kind discovery does not know to the path its apiVersion
     /// implies (`/api/v1/namespaces/NS/jobs` for `v1`/`Job`) and returns the answer.
-    async fn raw_create(&self, api_version: &str, kind: &str, namespace: &str, obj: &DynamicObject) -> String {
+    async fn raw_create(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        obj: &DynamicObject,
+    ) -> String {
         let plural = format!("{}s", kind.to_lowercase());
-        let prefix = if api_version.contains('/') { format!("/apis/{api_version}") } else { format!("/api/{api_version}") };
+        let prefix = if api_version.contains('/') {
+            format!("/apis/{api_version}")
+        } else {
+            format!("/api/{api_version}")
+        };
         let url = format!("{prefix}/namespaces/{namespace}/{plural}");
         let body = serde_json::to_vec(obj).unwrap_or_default();
-        let request = match Request::post(&url).header("content-type", "application/json").body(body) {
+        let request = match Request::post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+        {
             Ok(r) => r,
             Err(e) => return format!("(could not build the request: {e})"),
         };
         match self.client.request_text(request).await {
             Ok(text) => format!("unexpectedly accepted at {url}: {text}"),
             Err(kube::Error::Api(status)) => {
-                format!("HTTP {} {} at POST {url}: {}", status.code, status.reason, status.message)
+                format!(
+                    "HTTP {} {} at POST {url}: {}",
+                    status.code, status.reason, status.message
+                )
             }
             Err(e) => format!("POST {url} failed: {e}"),
         }
@@ -191,9 +239,16 @@ mod tests {
 
     #[test]
     fn parse_names_the_file_and_document() {
-        let err = parse("m.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\nkind: Pod\n").unwrap_err();
+        let err = parse(
+            "m.yaml",
+            "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\n---\nkind: Pod\n",
+        )
+        .unwrap_err();
         let msg = err.to_string();
-        assert!(msg.contains("m.yaml") && msg.contains("document 2"), "{msg}");
+        assert!(
+            msg.contains("m.yaml") && msg.contains("document 2"),
+            "{msg}"
+        );
         let err = parse("bad.yaml", "a: [\n").unwrap_err();
         assert!(err.to_string().contains("bad.yaml"));
     }

@@ -25,7 +25,9 @@ pub enum Resource {
 impl Resource {
     fn delete(&self) -> Result<(), String> {
         match self {
-            Resource::KindCluster { kind, name } => kind::delete(kind, name).map_err(|e| e.to_string()),
+            Resource::KindCluster { kind, name } => {
+                kind::delete(kind, name).map_err(|e| e.to_string())
+            }
             Resource::Container { name } => {
                 let out = Command::new("docker")
                     .args(["rm", "-f", "-v", name])
@@ -63,7 +65,9 @@ impl Owned {
     /// Takes ownership of `resource`: it will be deleted.
     pub fn new(resource: Resource) -> Owned {
         LIVE.lock().expect("cleanup list").push(resource.clone());
-        Owned { resource: Some(resource) }
+        Owned {
+            resource: Some(resource),
+        }
     }
 
     /// Leaves the resource in place when the guard goes.
@@ -79,7 +83,9 @@ impl Owned {
     }
 
     fn delete_inner(&mut self) -> Result<(), String> {
-        let Some(r) = self.resource.take() else { return Ok(()) };
+        let Some(r) = self.resource.take() else {
+            return Ok(());
+        };
         let result = r.delete();
         LIVE.lock().expect("cleanup list").retain(|x| x != &r);
         result
@@ -114,8 +120,11 @@ pub fn delete_all() -> Vec<String> {
 /// exits with 130 (SIGINT) or 143 (SIGTERM).
 pub fn delete_all_on_signal() {
     tokio::spawn(async {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
             return;
         };
         let code = tokio::select! {
@@ -123,7 +132,9 @@ pub fn delete_all_on_signal() {
             _ = term.recv() => 143,
         };
         eprintln!("\ninterrupted: deleting what this run created");
-        let deleted = tokio::task::spawn_blocking(delete_all).await.unwrap_or_default();
+        let deleted = tokio::task::spawn_blocking(delete_all)
+            .await
+            .unwrap_or_default();
         for d in deleted {
             eprintln!("  deleted {d}");
         }

@@ -16,7 +16,10 @@ pub const PAGE: &str = include_str!("../../manifests/page/sidecar-containers.md"
 
 macro_rules! manifest {
     ($path:literal) => {
-        Manifest { path: concat!("manifests/", $path), text: include_str!(concat!("../../manifests/", $path)) }
+        Manifest {
+            path: concat!("manifests/", $path),
+            text: include_str!(concat!("../../manifests/", $path)),
+        }
     };
 }
 
@@ -32,7 +35,13 @@ pub const START_ORDERING: Manifest = manifest!("fixtures/start-ordering.yaml");
 pub const RESTART_INDEPENDENCE: Manifest = manifest!("fixtures/restart-independence.yaml");
 
 /// Every manifest the harness ships.
-pub const ALL_MANIFESTS: &[Manifest] = &[DEPLOYMENT, JOB_AS_WRITTEN, JOB_CORRECTED, START_ORDERING, RESTART_INDEPENDENCE];
+pub const ALL_MANIFESTS: &[Manifest] = &[
+    DEPLOYMENT,
+    JOB_AS_WRITTEN,
+    JOB_CORRECTED,
+    START_ORDERING,
+    RESTART_INDEPENDENCE,
+];
 
 /// The page's ```yaml blocks, in order, each exactly as between its fences.
 pub fn yaml_blocks(page: &str) -> Vec<&str> {
@@ -41,7 +50,9 @@ pub fn yaml_blocks(page: &str) -> Vec<&str> {
     while let Some(start) = rest.find("```yaml\n") {
         let body = &rest[start + "```yaml\n".len()..];
         // The closing fence starts a line.
-        let Some(end) = body.find("\n```").map(|i| i + 1) else { break };
+        let Some(end) = body.find("\n```").map(|i| i + 1) else {
+            break;
+        };
         blocks.push(&body[..end]);
         rest = &body[end..];
     }
@@ -70,9 +81,15 @@ mod tests {
     #[test]
     fn the_page_copy_is_the_seed() {
         // The repository's copy must follow the page it was taken from, where present.
-        let seed = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/seed/sidecar-containers.md");
+        let seed = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../shared/seed/sidecar-containers.md"
+        );
         if let Ok(text) = std::fs::read_to_string(seed) {
-            assert_eq!(text, PAGE, "manifests/page/sidecar-containers.md differs from {seed}");
+            assert_eq!(
+                text, PAGE,
+                "manifests/page/sidecar-containers.md differs from {seed}"
+            );
         }
     }
 
@@ -86,7 +103,11 @@ mod tests {
 
     #[test]
     fn quotes_are_matched_across_line_breaks() {
-        assert!(page_contains("the sidecar container in each Pod does not prevent the job from completing"));
-        assert!(!page_contains("the sidecar container prevents the job from completing"));
+        assert!(page_contains(
+            "the sidecar container in each Pod does not prevent the job from completing"
+        ));
+        assert!(!page_contains(
+            "the sidecar container prevents the job from completing"
+        ));
     }
 }

@@ -9,19 +9,41 @@ use std::time::Duration;
 pub enum SupplyError {
     #[error("{what}\n  {hint}")]
     Missing { what: String, hint: String },
-    #[error("not enough disk space: {free_gib:.1} GiB free on {path}, building needs at least {need_gib} GiB (set SIDECAR_CONFORMANCE_MIN_FREE_GIB to change the threshold)")]
-    NoDiskSpace { path: PathBuf, free_gib: f64, need_gib: u64 },
-    #[error("unknown Kubernetes version {version}: the Go module proxy lists no k8s.io/kubernetes {version}; versions of 1.{minor} it lists: {listed}")]
-    UnknownVersion { version: String, minor: u32, listed: String },
+    #[error(
+        "not enough disk space: {free_gib:.1} GiB free on {path}, building needs at least {need_gib} GiB (set SIDECAR_CONFORMANCE_MIN_FREE_GIB to change the threshold)"
+    )]
+    NoDiskSpace {
+        path: PathBuf,
+        free_gib: f64,
+        need_gib: u64,
+    },
+    #[error(
+        "unknown Kubernetes version {version}: the Go module proxy lists no k8s.io/kubernetes {version}; versions of 1.{minor} it lists: {listed}"
+    )]
+    UnknownVersion {
+        version: String,
+        minor: u32,
+        listed: String,
+    },
     #[error("{step} failed; full log: {log}\n--- last lines ---\n{tail}")]
-    StepFailed { step: String, log: PathBuf, tail: String },
+    StepFailed {
+        step: String,
+        log: PathBuf,
+        tail: String,
+    },
     #[error("{path}: {source}")]
-    Io { path: PathBuf, source: std::io::Error },
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 impl SupplyError {
     pub(crate) fn io(path: &Path, source: std::io::Error) -> Self {
-        SupplyError::Io { path: path.to_path_buf(), source }
+        SupplyError::Io {
+            path: path.to_path_buf(),
+            source,
+        }
     }
 }
 
@@ -31,7 +53,12 @@ pub enum ClusterError {
     /// `kind create cluster` failed. When the gate setting is one the version refuses,
     /// this is the expected outcome, so the runner looks at it rather than bailing out.
     #[error("creating kind cluster {name} failed after {:.0} s; kind's output: {log}\n--- last lines ---\n{tail}", elapsed.as_secs_f64())]
-    CreateFailed { name: String, log: PathBuf, tail: String, elapsed: Duration },
+    CreateFailed {
+        name: String,
+        log: PathBuf,
+        tail: String,
+        elapsed: Duration,
+    },
     #[error("cluster behind {kubeconfig} is unreachable: {detail}")]
     Unreachable { kubeconfig: PathBuf, detail: String },
     #[error("{0}")]
@@ -42,11 +69,19 @@ pub enum ClusterError {
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     #[error("{file}: document {index} is not valid YAML for a Kubernetes object: {detail}")]
-    Parse { file: String, index: usize, detail: String },
+    Parse {
+        file: String,
+        index: usize,
+        detail: String,
+    },
     /// The API server refused the object: for the page's verbatim blocks, a documentation
     /// defect the report records.
     #[error("{file}: the API server rejected {object}: {message}")]
-    Rejected { file: String, object: String, message: String },
+    Rejected {
+        file: String,
+        object: String,
+        message: String,
+    },
     #[error("{file}: {detail}")]
     Other { file: String, detail: String },
 }

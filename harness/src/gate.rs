@@ -66,7 +66,9 @@ impl FromStr for GateSetting {
             "default" => Ok(GateSetting::Default),
             "on" | "true" => Ok(GateSetting::On),
             "off" | "false" => Ok(GateSetting::Off),
-            other => Err(format!("gate setting {other:?}: expected default, on or off")),
+            other => Err(format!(
+                "gate setting {other:?}: expected default, on or off"
+            )),
         }
     }
 }
@@ -124,7 +126,9 @@ pub fn effect(version: KubeVersion, setting: GateSetting) -> GateEffect {
             ),
         },
         (GateStage::GaLocked, GateSetting::Off) => GateEffect::ClusterRefused {
-            why: format!("{GATE_NAME} is GA and locked to true in {version}; it cannot be set to false"),
+            why: format!(
+                "{GATE_NAME} is GA and locked to true in {version}; it cannot be set to false"
+            ),
         },
         (_, GateSetting::On) => GateEffect::Enabled,
         (_, GateSetting::Off) => GateEffect::Disabled,
@@ -147,10 +151,19 @@ mod tests {
         assert_eq!(effect(v(28), GateSetting::On), GateEffect::Enabled);
         assert_eq!(effect(v(32), GateSetting::Default), GateEffect::Enabled);
         assert_eq!(effect(v(32), GateSetting::Off), GateEffect::Disabled);
-        assert!(matches!(effect(v(33), GateSetting::Off), GateEffect::ClusterRefused { .. }));
+        assert!(matches!(
+            effect(v(33), GateSetting::Off),
+            GateEffect::ClusterRefused { .. }
+        ));
         assert_eq!(effect(v(36), GateSetting::On), GateEffect::Enabled);
-        assert!(matches!(effect(v(37), GateSetting::On), GateEffect::ClusterRefused { .. }));
-        assert!(matches!(effect(v(37), GateSetting::Off), GateEffect::ClusterRefused { .. }));
+        assert!(matches!(
+            effect(v(37), GateSetting::On),
+            GateEffect::ClusterRefused { .. }
+        ));
+        assert!(matches!(
+            effect(v(37), GateSetting::Off),
+            GateEffect::ClusterRefused { .. }
+        ));
         assert_eq!(effect(v(37), GateSetting::Default), GateEffect::Enabled);
     }
 

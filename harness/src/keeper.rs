@@ -62,14 +62,18 @@ impl ClustersFile {
                 "{CLUSTERS_ENV} is not set: e2e tests get their clusters from the nextest setup script; run them with `cargo nextest run` (see README)"
             )
         })?;
-        let text = std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("{}: {e}", PathBuf::from(&path).display()))?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", PathBuf::from(&path).display()))?;
         Ok(serde_json::from_str(&text)?)
     }
 
     /// The entry of a kind cluster of `version` and `gate`.
     pub fn find(&self, version: &str, gate: crate::gate::GateSetting) -> Option<&ClusterEntry> {
         self.clusters.iter().find(|c| match &c.request {
-            ClusterRequest::Kind { version: v, gate: g } => v.to_string() == version && *g == gate,
+            ClusterRequest::Kind {
+                version: v,
+                gate: g,
+            } => v.to_string() == version && *g == gate,
             ClusterRequest::Kubeconfig { .. } => false,
         })
     }
@@ -111,14 +115,25 @@ pub fn save_result(run_dir: &Path, result: &CheckResult) -> std::io::Result<()> 
 /// `clusters up`: starts the keeper in the background, relays its progress, and returns
 /// once the clusters are up (or the keeper failed). Writes `NAME=VALUE` for
 /// [`CLUSTERS_ENV`] to `env_file` when given (nextest's `$NEXTEST_ENV`).
-pub fn up(serve_args: &[String], run_dir: &Path, env_file: Option<&Path>, watch_pid: u32) -> anyhow::Result<PathBuf> {
+pub fn up(
+    serve_args: &[String],
+    run_dir: &Path,
+    env_file: Option<&Path>,
+    watch_pid: u32,
+) -> anyhow::Result<PathBuf> {
     std::fs::create_dir_all(run_dir)?;
     let log_path = run_dir.join("keeper.log");
     let exe = std::env::current_exe()?;
     // Its own process group: a Ctrl-C meant for the test runner must not kill the
     // keeper before it has cleaned up; it learns of the runner's end through a pidfd.
     let mut child = Command::new(exe)
-        .args(["clusters", "serve", "--watch-pid", &watch_pid.to_string(), "--log"])
+        .args([
+            "clusters",
+            "serve",
+            "--watch-pid",
+            &watch_pid.to_string(),
+            "--log",
+        ])
         .arg(&log_path)
         .args(serve_args)
         .stdin(Stdio::null())
@@ -151,7 +166,10 @@ pub fn up(serve_args: &[String], run_dir: &Path, env_file: Option<&Path>, watch_
         );
     };
     if let Some(env_file) = env_file {
-        let mut f = std::fs::OpenOptions::new().create(true).append(true).open(env_file)?;
+        let mut f = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(env_file)?;
         writeln!(f, "{CLUSTERS_ENV}={}", clusters_file.display())?;
     }
     Ok(clusters_file)
@@ -172,7 +190,11 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
         for request in &opts.clusters {
             let up = matrix::bring_up(request, &prepared, &opts, progress).await?;
             let kubeconfig = up.cluster.as_ref().ok().map(|c| c.kubeconfig.clone());
-            entries.push(ClusterEntry { request: request.clone(), report: up.report, kubeconfig });
+            entries.push(ClusterEntry {
+                request: request.clone(),
+                report: up.report,
+                kubeconfig,
+            });
             if let Ok(c) = up.cluster {
                 kept.push(c);
             }
@@ -199,7 +221,10 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
     std::io::stdout().flush()?;
 
     exit.await;
-    progress.say(format!("process {watch_pid} ended: deleting {} cluster(s) and the registry", kept.len()));
+    progress.say(format!(
+        "process {watch_pid} ended: deleting {} cluster(s) and the registry",
+        kept.len()
+    ));
     for c in kept {
         let name = c.name.clone();
         if let Err(e) = tokio::task::spawn_blocking(move || c.delete()).await? {
@@ -216,7 +241,11 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
 }
 
 /// The report of a keeper run from the results the tests saved.
-fn collect_report(opts: &RunOptions, file: &ClustersFile, started_at: jiff::Timestamp) -> anyhow::Result<Report> {
+fn collect_report(
+    opts: &RunOptions,
+    file: &ClustersFile,
+    started_at: jiff::Timestamp,
+) -> anyhow::Result<Report> {
     let mut results: Vec<CheckResult> = Vec::new();
     if let Ok(dir) = std::fs::read_dir(opts.run_dir.join(RESULTS_DIR)) {
         for entry in dir.flatten() {
@@ -227,7 +256,8 @@ fn collect_report(opts: &RunOptions, file: &ClustersFile, started_at: jiff::Time
             }
         }
     }
-    results.sort_by(|a: &CheckResult, b| (&a.cluster, &a.behaviour).cmp(&(&b.cluster, &b.behaviour)));
+    results
+        .sort_by(|a: &CheckResult, b| (&a.cluster, &a.behaviour).cmp(&(&b.cluster, &b.behaviour)));
     let mut report = Report {
         format_version: crate::report::FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -277,15 +307,22 @@ pub fn test_runner_pid() -> u32 {
 fn pidfd_open(pid: u32) -> anyhow::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    anyhow::ensure!(fd >= 0, "pidfd_open({pid}): {}", std::io::Error::last_os_error());
+    anyhow::ensure!(
+        fd >= 0,
+        "pidfd_open({pid}): {}",
+        std::io::Error::last_os_error()
+    );
     // SAFETY: fd is a fresh descriptor we own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 /// Returns when the process behind `pidfd` has exited, or on SIGINT/SIGTERM.
 async fn wait_for_exit(pidfd: OwnedFd) {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) else {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut int), Ok(mut term)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+    ) else {
         return;
     };
     let readable = async {

@@ -12,7 +12,7 @@ use sidecar_conformance::matrix::{self, ClusterRequest, RunOptions};
 use sidecar_conformance::progress::Progress;
 use sidecar_conformance::report::{CheckResult, Verdict};
 use sidecar_conformance::supply::{self, Supply};
-use sidecar_conformance::version::{KubeVersion, DEFAULT_VERSION};
+use sidecar_conformance::version::{DEFAULT_VERSION, KubeVersion};
 use sidecar_conformance::{cleanup, cluster, keeper};
 
 /// Proves or refutes, on real kind clusters, what the sidecar-containers page claims.
@@ -134,7 +134,10 @@ fn parse_cluster(s: &str) -> Result<(KubeVersion, GateSetting), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let progress = Progress::new(cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");
@@ -156,17 +159,24 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
         Cmd::Supply { versions } => {
             let supply = Supply::new(supply::default_cache_dir(), progress.clone())?;
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+                supply.check_versions(&versions)?;
                 supply.ensure_engine()?;
                 let kind = supply.ensure_kind()?;
                 progress.say(format!("kind: {}", kind.display()));
                 for v in versions {
                     let image = supply.ensure_node_image(v)?;
-                    progress.say(format!("node image for {v}: {} ({:?})", image.image, image.origin));
+                    progress.say(format!(
+                        "node image for {v}: {} ({:?})",
+                        image.image, image.origin
+                    ));
                 }
                 let w = supply.ensure_workload_images()?;
                 progress.say(format!("registry image: {}", w.registry_image));
                 for s in w.stand_ins {
-                    progress.say(format!("stand-in for {}: {} ({})", s.upstream, s.local_image, s.content));
+                    progress.say(format!(
+                        "stand-in for {}: {} ({})",
+                        s.upstream, s.local_image, s.content
+                    ));
                 }
                 Ok(())
             })
@@ -184,16 +194,28 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Judge { observation, expect } => judge(&observation, &expect),
+        Cmd::Judge {
+            observation,
+            expect,
+        } => judge(&observation, &expect),
         Cmd::Clusters(c) => clusters(c, progress).await,
     }
 }
 
-fn run_options(spec: &ClusterArgs, requests: Vec<ClusterRequest>, behaviours: Vec<&'static Behaviour>) -> anyhow::Result<RunOptions> {
+fn run_options(
+    spec: &ClusterArgs,
+    requests: Vec<ClusterRequest>,
+    behaviours: Vec<&'static Behaviour>,
+) -> anyhow::Result<RunOptions> {
     let run_id = matrix::new_run_id();
-    let run_dir = spec.run_dir.clone().unwrap_or_else(|| PathBuf::from("runs").join(&run_id));
+    let run_dir = spec
+        .run_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("runs").join(&run_id));
     let template = match &spec.kind_config {
-        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
+        Some(p) => {
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
+        }
         None => cluster::kind::DEFAULT_TEMPLATE.to_string(),
     };
     Ok(RunOptions {
@@ -211,9 +233,18 @@ fn run_options(spec: &ClusterArgs, requests: Vec<ClusterRequest>, behaviours: Ve
 
 fn kind_requests(spec: &ClusterArgs) -> Vec<ClusterRequest> {
     if spec.clusters.is_empty() {
-        return vec![ClusterRequest::Kind { version: DEFAULT_VERSION, gate: GateSetting::Default }];
+        return vec![ClusterRequest::Kind {
+            version: DEFAULT_VERSION,
+            gate: GateSetting::Default,
+        }];
     }
-    spec.clusters.iter().map(|(version, gate)| ClusterRequest::Kind { version: *version, gate: *gate }).collect()
+    spec.clusters
+        .iter()
+        .map(|(version, gate)| ClusterRequest::Kind {
+            version: *version,
+            gate: *gate,
+        })
+        .collect()
 }
 
 async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
@@ -231,7 +262,10 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
             .collect::<anyhow::Result<_>>()?
     };
     let requests = match &args.kubeconfig {
-        Some(path) => vec![ClusterRequest::Kubeconfig { path: std::path::absolute(path)?, gate: args.gate }],
+        Some(path) => vec![ClusterRequest::Kubeconfig {
+            path: std::path::absolute(path)?,
+            gate: args.gate,
+        }],
         None => kind_requests(&args.spec),
     };
     let mut opts = run_options(&args.spec, requests, behaviours)?;
@@ -246,46 +280,72 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
     let path = report.write_json(&opts.run_dir)?;
     print!("{}", report.summary_text());
     println!("report: {}", path.display());
-    Ok(if report.all_passed() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if report.all_passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn judge(observation: &std::path::Path, expect: &str) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(observation).with_context(|| format!("reading {}", observation.display()))?;
-    let obs: behaviour::Observation =
-        serde_json::from_str(&text).with_context(|| format!("{} is not an observation", observation.display()))?;
-    let b = behaviour::by_id(&obs.behaviour).with_context(|| format!("unknown behaviour {}", obs.behaviour))?;
+    let text = std::fs::read_to_string(observation)
+        .with_context(|| format!("reading {}", observation.display()))?;
+    let obs: behaviour::Observation = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not an observation", observation.display()))?;
+    let b = behaviour::by_id(&obs.behaviour)
+        .with_context(|| format!("unknown behaviour {}", obs.behaviour))?;
     let expected: Outcome = serde_json::from_value(serde_json::Value::String(expect.into()))
         .with_context(|| format!("unknown outcome {expect:?}"))?;
     let j = (b.judge)(&obs);
     let verdict = CheckResult::verdict_of(expected, j.outcome);
-    println!("{}: expected {expected}, observed {} => {verdict:?}", b.id, j.outcome);
+    println!(
+        "{}: expected {expected}, observed {} => {verdict:?}",
+        b.id, j.outcome
+    );
     for e in &j.evidence {
         println!("  - {e}");
     }
-    Ok(if verdict == Verdict::Pass { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if verdict == Verdict::Pass {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCode> {
     match cmd {
-        ClustersCmd::Up { spec, env_file, watch_pid } => {
+        ClustersCmd::Up {
+            spec,
+            env_file,
+            watch_pid,
+        } => {
             let opts = run_options(&spec, kind_requests(&spec), vec![])?;
             let mut serve_args = vec!["--run-dir".to_string(), opts.run_dir.display().to_string()];
             for (v, g) in &spec.clusters {
                 serve_args.extend(["--cluster".into(), format!("{v}:{g}")]);
             }
             if let Some(k) = &spec.kind_config {
-                serve_args.extend(["--kind-config".into(), std::path::absolute(k)?.display().to_string()]);
+                serve_args.extend([
+                    "--kind-config".into(),
+                    std::path::absolute(k)?.display().to_string(),
+                ]);
             }
             if let Some(c) = &spec.cache {
                 serve_args.extend(["--cache".into(), c.display().to_string()]);
             }
             let pid = watch_pid.unwrap_or_else(keeper::test_runner_pid);
-            let file = tokio::task::spawn_blocking(move || keeper::up(&serve_args, &opts.run_dir, env_file.as_deref(), pid))
-                .await??;
+            let file = tokio::task::spawn_blocking(move || {
+                keeper::up(&serve_args, &opts.run_dir, env_file.as_deref(), pid)
+            })
+            .await??;
             progress.say(format!("clusters up: {}", file.display()));
             Ok(ExitCode::SUCCESS)
         }
-        ClustersCmd::Serve { spec, watch_pid, log } => {
+        ClustersCmd::Serve {
+            spec,
+            watch_pid,
+            log,
+        } => {
             let opts = run_options(&spec, kind_requests(&spec), keeper::all_behaviours())?;
             let progress = match log {
                 Some(l) => progress.with_log(&l)?,
@@ -297,11 +357,17 @@ async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCo
         ClustersCmd::List => {
             let cache = supply::default_cache_dir();
             for name in cluster::kind::owned_clusters() {
-                let state = if cluster::kind::is_running(&name) { "running" } else { "stopped" };
+                let state = if cluster::kind::is_running(&name) {
+                    "running"
+                } else {
+                    "stopped"
+                };
                 let record = cluster::kind::read_record(&cache, &name);
                 let owner = match &record {
                     Some(r) if r.keep => "kept".to_string(),
-                    Some(r) if cluster::kind::process_alive(r.owner_pid) => format!("in use by process {}", r.owner_pid),
+                    Some(r) if cluster::kind::process_alive(r.owner_pid) => {
+                        format!("in use by process {}", r.owner_pid)
+                    }
                     _ => "leftover".to_string(),
                 };
                 println!("{name}\t{state}\t{owner}");
@@ -331,19 +397,31 @@ fn doctor() -> ExitCode {
         if !ok {
             missing += 1;
         }
-        println!("{} {what}: {detail}", if ok { "ok     " } else { "MISSING" });
+        println!(
+            "{} {what}: {detail}",
+            if ok { "ok     " } else { "MISSING" }
+        );
     };
     let docker = supply::which("docker");
-    line(docker.is_some(), "docker client", docker.map(|p| p.display().to_string()).unwrap_or_else(|| "not on PATH".into()));
+    line(
+        docker.is_some(),
+        "docker client",
+        docker
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "not on PATH".into()),
+    );
     let engine = supply::docker_answers();
     line(
         engine,
         "docker engine",
         if engine {
-            supply::command_output(std::path::Path::new("docker"), &["version", "--format", "{{.Server.Version}}"])
-                .unwrap_or_default()
-                .trim()
-                .to_string()
+            supply::command_output(
+                std::path::Path::new("docker"),
+                &["version", "--format", "{{.Server.Version}}"],
+            )
+            .unwrap_or_default()
+            .trim()
+            .to_string()
         } else {
             "does not answer (run/supply start one on Debian as root)".into()
         },
@@ -352,27 +430,71 @@ fn doctor() -> ExitCode {
     line(
         go.is_some(),
         "go",
-        go.and_then(|g| supply::command_output(&g, &["version"])).unwrap_or_else(|| "not on PATH: needed to build kind and images".into()).trim().to_string(),
+        go.and_then(|g| supply::command_output(&g, &["version"]))
+            .unwrap_or_else(|| "not on PATH: needed to build kind and images".into())
+            .trim()
+            .to_string(),
     );
     let kind = supply::which("kind");
-    line(true, "kind on PATH", kind.map(|k| k.display().to_string()).unwrap_or_else(|| "none (built into the cache when needed)".into()));
+    line(
+        true,
+        "kind on PATH",
+        kind.map(|k| k.display().to_string())
+            .unwrap_or_else(|| "none (built into the cache when needed)".into()),
+    );
     let host = cluster::kind::HostFacts::detect();
-    line(true, "cgroups", if host.cgroup_v1 { "v1 (kubelet >= 1.35 gets failCgroupV1: false)".into() } else { "v2".into() });
+    line(
+        true,
+        "cgroups",
+        if host.cgroup_v1 {
+            "v1 (kubelet >= 1.35 gets failCgroupV1: false)".into()
+        } else {
+            "v2".into()
+        },
+    );
     line(
         true,
         "CAP_SYS_RESOURCE",
-        if host.lacks_sys_resource { "missing from the bounding set (runc wrapper + restrict_oom_score_adj)".into() } else { "present".into() },
+        if host.lacks_sys_resource {
+            "missing from the bounding set (runc wrapper + restrict_oom_score_adj)".into()
+        } else {
+            "present".into()
+        },
     );
     let cache = supply::default_cache_dir();
-    let free = supply::free_bytes(cache.parent().unwrap_or(&cache)).unwrap_or(0) as f64 / (1u64 << 30) as f64;
-    line(free >= 15.0, "disk", format!("{free:.1} GiB free for {}", cache.display()));
-    for v in [DEFAULT_VERSION, sidecar_conformance::version::GATE_SWITCHABLE_VERSION] {
+    let free = supply::free_bytes(cache.parent().unwrap_or(&cache)).unwrap_or(0) as f64
+        / (1u64 << 30) as f64;
+    line(
+        free >= 15.0,
+        "disk",
+        format!("{free:.1} GiB free for {}", cache.display()),
+    );
+    for v in [
+        DEFAULT_VERSION,
+        sidecar_conformance::version::GATE_SWITCHABLE_VERSION,
+    ] {
         let tag = format!("sidecar-conformance/node:{}", v.tag());
         let present = supply::step::image_key(&tag).is_some();
-        line(true, &format!("node image {v}"), if present { format!("{tag} cached") } else { "not built yet".into() });
+        line(
+            true,
+            &format!("node image {v}"),
+            if present {
+                format!("{tag} cached")
+            } else {
+                "not built yet".into()
+            },
+        );
     }
     for name in cluster::kind::leftovers(&cache) {
-        line(false, "leftover cluster", format!("{name} (remove: sidecar-conformance clusters prune)"));
+        line(
+            false,
+            "leftover cluster",
+            format!("{name} (remove: sidecar-conformance clusters prune)"),
+        );
     }
-    if missing == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) }
+    if missing == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
 }

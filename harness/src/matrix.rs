@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::behaviour::Behaviour;
 use crate::cluster::kind::{ClusterSpec, HostFacts, RegistryMirror};
 use crate::cluster::{Cluster, CreateFailure, KindProvider, Origin};
-use crate::gate::{effect, GateSetting};
-use crate::progress::{human, Progress};
+use crate::gate::{GateSetting, effect};
+use crate::progress::{Progress, human};
 use crate::registry::LocalRegistry;
 use crate::report::{CheckResult, ClusterReport, Report};
 use crate::runner::{self, Target};
@@ -25,7 +25,10 @@ use crate::version::KubeVersion;
 #[serde(tag = "source", rename_all = "kebab-case")]
 pub enum ClusterRequest {
     /// A kind cluster built here.
-    Kind { version: KubeVersion, gate: GateSetting },
+    Kind {
+        version: KubeVersion,
+        gate: GateSetting,
+    },
     /// An existing cluster; `gate` is what the user says it runs with.
     Kubeconfig { path: PathBuf, gate: GateSetting },
 }
@@ -59,7 +62,10 @@ pub struct Prepared {
 impl Prepared {
     /// Stand-ins served by the registry.
     pub fn stand_ins(&self) -> Vec<StandIn> {
-        self.registry.as_ref().map(|r| r.stand_ins.clone()).unwrap_or_default()
+        self.registry
+            .as_ref()
+            .map(|r| r.stand_ins.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -86,7 +92,12 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
         v
     };
     if kind_versions.is_empty() {
-        return Ok(Prepared { provider: None, node_images: vec![], registry: None, host: HostFacts::detect() });
+        return Ok(Prepared {
+            provider: None,
+            node_images: vec![],
+            registry: None,
+            host: HostFacts::detect(),
+        });
     }
     let supply = Supply::new(opts.cache.clone(), progress.clone())?;
     let (kind, node_images, workload) = {
@@ -95,6 +106,7 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
         let progress = progress.clone();
         tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let started = Instant::now();
+            supply.check_versions(&versions)?;
             supply.ensure_engine()?;
             let kind = supply.ensure_kind()?;
             let mut images = Vec::new();
@@ -118,7 +130,10 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
     progress.say("starting the local registry (testcontainers)");
     let registry = LocalRegistry::start(&workload, &opts.run_id).await?;
     for s in &registry.stand_ins {
-        progress.say(format!("registry {} serves {} as {} ({})", registry.endpoint, s.local_image, s.upstream, s.content));
+        progress.say(format!(
+            "registry {} serves {} as {} ({})",
+            registry.endpoint, s.local_image, s.upstream, s.content
+        ));
     }
     let provider = KindProvider {
         kind,
@@ -126,7 +141,12 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
         run_dir: opts.run_dir.clone(),
         template: opts.template.clone(),
     };
-    Ok(Prepared { provider: Some(provider), node_images, registry: Some(registry), host })
+    Ok(Prepared {
+        provider: Some(provider),
+        node_images,
+        registry: Some(registry),
+        host,
+    })
 }
 
 /// Deletes clusters and registry containers of earlier runs that ended without cleaning
@@ -138,7 +158,9 @@ pub async fn remove_leftovers(kind: &Path, cache: &Path, progress: &Progress) {
     let progress = progress.clone();
     let _ = tokio::task::spawn_blocking(move || {
         for name in crate::cluster::kind::leftovers(&cache) {
-            progress.say(format!("removing leftover cluster {name} of an earlier run"));
+            progress.say(format!(
+                "removing leftover cluster {name} of an earlier run"
+            ));
             if let Err(e) = crate::cluster::kind::delete(&kind, &name) {
                 progress.warn(e.to_string());
             }
@@ -146,7 +168,9 @@ pub async fn remove_leftovers(kind: &Path, cache: &Path, progress: &Progress) {
         }
         for name in crate::registry::leftover_registries() {
             progress.say(format!("removing leftover registry container {name}"));
-            let _ = std::process::Command::new("docker").args(["rm", "-f", "-v", &name]).output();
+            let _ = std::process::Command::new("docker")
+                .args(["rm", "-f", "-v", &name])
+                .output();
         }
     })
     .await;
@@ -182,10 +206,16 @@ pub async fn bring_up(
                 gate_log: vec![],
                 kept: true,
             };
-            Ok(BroughtUp { report, cluster: Ok(cluster) })
+            Ok(BroughtUp {
+                report,
+                cluster: Ok(cluster),
+            })
         }
         ClusterRequest::Kind { version, gate } => {
-            let provider = prepared.provider.as_ref().ok_or_else(|| anyhow::anyhow!("no kind provider prepared"))?;
+            let provider = prepared
+                .provider
+                .as_ref()
+                .ok_or_else(|| anyhow::anyhow!("no kind provider prepared"))?;
             let image = prepared
                 .node_images
                 .iter()
@@ -204,11 +234,14 @@ pub async fn bring_up(
                 mirror,
                 host: prepared.host,
             };
-            progress.say(format!("{name}: creating kind cluster (Kubernetes {version}, gate {gate})"));
+            progress.say(format!(
+                "{name}: creating kind cluster (Kubernetes {version}, gate {gate})"
+            ));
             let started = Instant::now();
             let provider = provider.clone();
             let (keep, reuse) = (opts.keep, opts.reuse);
-            let created = tokio::task::spawn_blocking(move || provider.create(&spec, keep, reuse)).await?;
+            let created =
+                tokio::task::spawn_blocking(move || provider.create(&spec, keep, reuse)).await?;
             let elapsed = started.elapsed();
             let mut report = ClusterReport {
                 name: name.clone(),
@@ -243,7 +276,10 @@ pub async fn bring_up(
                     }
                 }
             }
-            Ok(BroughtUp { report, cluster: created })
+            Ok(BroughtUp {
+                report,
+                cluster: created,
+            })
         }
     }
 }
@@ -256,7 +292,16 @@ pub async fn check_cluster(
     progress: &Progress,
 ) -> anyhow::Result<Vec<CheckResult>> {
     let client = cluster.client().await?;
-    let target = Arc::new(Target::connect(&cluster.name, cluster.version, cluster.gate, client, run_dir).await?);
+    let target = Arc::new(
+        Target::connect(
+            &cluster.name,
+            cluster.version,
+            cluster.gate,
+            client,
+            run_dir,
+        )
+        .await?,
+    );
     let checks = behaviours.iter().map(|b| {
         let target = target.clone();
         let progress = progress.clone();
@@ -278,7 +323,9 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
                 let up = bring_up(request, prepared, opts, progress).await?;
                 let results = match up.cluster {
                     Ok(cluster) => {
-                        let results = check_cluster(&cluster, &opts.behaviours, &opts.run_dir, progress).await;
+                        let results =
+                            check_cluster(&cluster, &opts.behaviours, &opts.run_dir, progress)
+                                .await;
                         let name = cluster.name.clone();
                         if cluster.origin == Origin::KindCreated && !opts.keep {
                             progress.say(format!("{name}: deleting"));
@@ -325,7 +372,10 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
 fn version_of(request: &ClusterRequest, report: &ClusterReport) -> KubeVersion {
     match request {
         ClusterRequest::Kind { version, .. } => *version,
-        ClusterRequest::Kubeconfig { .. } => report.kubernetes_version.parse().unwrap_or(crate::version::DEFAULT_VERSION),
+        ClusterRequest::Kubeconfig { .. } => report
+            .kubernetes_version
+            .parse()
+            .unwrap_or(crate::version::DEFAULT_VERSION),
     }
 }
 

@@ -18,8 +18,8 @@ use tokio::sync::watch;
 
 use crate::error::WaitTimeout;
 use crate::timeline::{
-    ContainerEvent, ContainerEventKind, ContainerRole, ContainerTimeline, PodEvent, PodEventKind, PodTimeline,
-    Timeline,
+    ContainerEvent, ContainerEventKind, ContainerRole, ContainerTimeline, PodEvent, PodEventKind,
+    PodTimeline, Timeline,
 };
 
 /// The last status seen of one container, to tell what changed.
@@ -69,7 +69,10 @@ impl Recorder {
                 owner,
                 ..Default::default()
             };
-            t.events.push(PodEvent { observed_at: now, kind: PodEventKind::Seen });
+            t.events.push(PodEvent {
+                observed_at: now,
+                kind: PodEventKind::Seen,
+            });
             t
         });
         let spec = pod.spec.clone().unwrap_or_default();
@@ -80,7 +83,11 @@ impl Recorder {
                 } else {
                     ContainerRole::Init
                 };
-                entry.containers.push(ContainerTimeline { name: c.name.clone(), role, events: vec![] });
+                entry.containers.push(ContainerTimeline {
+                    name: c.name.clone(),
+                    role,
+                    events: vec![],
+                });
             }
             for c in &spec.containers {
                 entry.containers.push(ContainerTimeline {
@@ -94,7 +101,12 @@ impl Recorder {
         if let Some(phase) = &status.phase {
             if self.phases.get(&name) != Some(phase) {
                 self.phases.insert(name.clone(), phase.clone());
-                entry.events.push(PodEvent { observed_at: now, kind: PodEventKind::Phase { phase: phase.clone() } });
+                entry.events.push(PodEvent {
+                    observed_at: now,
+                    kind: PodEventKind::Phase {
+                        phase: phase.clone(),
+                    },
+                });
             }
         }
         for c in status.conditions.iter().flatten() {
@@ -132,8 +144,15 @@ impl Recorder {
     /// Records that a pod was deleted.
     pub fn deleted(&mut self, pod: &Pod, now: Timestamp) {
         self.observe(pod, now);
-        if let Some(t) = self.timeline.pods.get_mut(pod.metadata.name.as_deref().unwrap_or_default()) {
-            t.events.push(PodEvent { observed_at: now, kind: PodEventKind::Deleted });
+        if let Some(t) = self
+            .timeline
+            .pods
+            .get_mut(pod.metadata.name.as_deref().unwrap_or_default())
+        {
+            t.events.push(PodEvent {
+                observed_at: now,
+                kind: PodEventKind::Deleted,
+            });
         }
     }
 }
@@ -150,7 +169,9 @@ fn snapshot(cs: &ContainerStatus) -> Snapshot {
 
 fn state_kind(state: &ContainerState) -> Option<ContainerEventKind> {
     if let Some(r) = &state.running {
-        return Some(ContainerEventKind::Running { started_at: r.started_at.as_ref().map(|t| t.0) });
+        return Some(ContainerEventKind::Running {
+            started_at: r.started_at.as_ref().map(|t| t.0),
+        });
     }
     if let Some(t) = &state.terminated {
         return Some(ContainerEventKind::Terminated {
@@ -162,7 +183,9 @@ fn state_kind(state: &ContainerState) -> Option<ContainerEventKind> {
         });
     }
     if let Some(w) = &state.waiting {
-        return Some(ContainerEventKind::Waiting { reason: w.reason.clone() });
+        return Some(ContainerEventKind::Waiting {
+            reason: w.reason.clone(),
+        });
     }
     None
 }
@@ -185,7 +208,8 @@ fn record_container_changes(
     if after.restart_count > before.restart_count {
         // A restart between two watch events: the terminated incarnation only shows in
         // lastState. Record its end unless it was already seen terminated.
-        let already_seen_terminated = matches!(before.state, Some(ContainerEventKind::Terminated { .. }));
+        let already_seen_terminated =
+            matches!(before.state, Some(ContainerEventKind::Terminated { .. }));
         if !already_seen_terminated {
             if let Some(last) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
                 push(
@@ -200,7 +224,12 @@ fn record_container_changes(
                 );
             }
         }
-        push(ContainerEventKind::Restarted { previous_id: before.id.clone() }, after.id.clone());
+        push(
+            ContainerEventKind::Restarted {
+                previous_id: before.id.clone(),
+            },
+            after.id.clone(),
+        );
     }
     if after.state != before.state || (after.id != before.id && after.id.is_some()) {
         if let Some(state) = &after.state {
@@ -248,7 +277,9 @@ impl LiveRecorder {
                 {
                     let mut rec = inner.lock().expect("recorder lock");
                     match &event {
-                        watcher::Event::Apply(p) | watcher::Event::InitApply(p) => rec.observe(p, now),
+                        watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
+                            rec.observe(p, now)
+                        }
                         watcher::Event::Delete(p) => rec.deleted(p, now),
                         watcher::Event::Init | watcher::Event::InitDone => {}
                     }
@@ -257,7 +288,11 @@ impl LiveRecorder {
                 let _ = tx.send(n);
             }
         });
-        LiveRecorder { state, changes: rx, task: Arc::new(task) }
+        LiveRecorder {
+            state,
+            changes: rx,
+            task: Arc::new(task),
+        }
     }
 
     /// A copy of the recorder's state now.
@@ -294,7 +329,10 @@ impl LiveRecorder {
         .await;
         match result {
             Ok(()) => Ok(start.elapsed()),
-            Err(_) => Err(WaitTimeout { what: what.to_string(), after: deadline }),
+            Err(_) => Err(WaitTimeout {
+                what: what.to_string(),
+                after: deadline,
+            }),
         }
     }
 
@@ -338,13 +376,22 @@ mod tests {
         let t0: Timestamp = "2026-11-27T10:00:00Z".parse().unwrap();
         let t1: Timestamp = "2026-11-27T10:00:05Z".parse().unwrap();
         rec.observe(
-            &pod(running("side", "c://a", 0, "2026-11-27T09:59:58Z"), running("app", "c://x", 0, "2026-11-27T09:59:59Z")),
+            &pod(
+                running("side", "c://a", 0, "2026-11-27T09:59:58Z"),
+                running("app", "c://x", 0, "2026-11-27T09:59:59Z"),
+            ),
             t0,
         );
         let mut restarted = running("side", "c://b", 1, "2026-11-27T10:00:04Z");
         restarted["lastState"] = json!({"terminated": {"exitCode": 143, "reason": "Error", "containerID": "c://a",
             "startedAt": "2026-11-27T09:59:58Z", "finishedAt": "2026-11-27T10:00:03Z"}});
-        rec.observe(&pod(restarted, running("app", "c://x", 0, "2026-11-27T09:59:59Z")), t1);
+        rec.observe(
+            &pod(
+                restarted,
+                running("app", "c://x", 0, "2026-11-27T09:59:59Z"),
+            ),
+            t1,
+        );
 
         let p = &rec.timeline().pods["p"];
         let side = p.container("side").unwrap();
@@ -352,7 +399,10 @@ mod tests {
         assert_eq!(side.container_ids(), vec!["c://a", "c://b"]);
         assert_eq!(side.max_restarts(), 1);
         assert_eq!(side.terminations().len(), 1);
-        assert!(matches!(side.terminations()[0].kind, ContainerEventKind::Terminated { exit_code: 143, .. }));
+        assert!(matches!(
+            side.terminations()[0].kind,
+            ContainerEventKind::Terminated { exit_code: 143, .. }
+        ));
         assert_eq!(side.running_since().len(), 2);
         let app = p.container("app").unwrap();
         assert_eq!(app.container_ids(), vec!["c://x"]);
@@ -360,16 +410,29 @@ mod tests {
         // Unchanged status produces no events.
         let n = app.events.len();
         rec.observe(
-            &pod(running("side", "c://b", 1, "2026-11-27T10:00:04Z"), running("app", "c://x", 0, "2026-11-27T09:59:59Z")),
+            &pod(
+                running("side", "c://b", 1, "2026-11-27T10:00:04Z"),
+                running("app", "c://x", 0, "2026-11-27T09:59:59Z"),
+            ),
             t1,
         );
-        assert_eq!(rec.timeline().pods["p"].container("app").unwrap().events.len(), n);
+        assert_eq!(
+            rec.timeline().pods["p"]
+                .container("app")
+                .unwrap()
+                .events
+                .len(),
+            n
+        );
     }
 
     #[test]
     fn an_init_container_without_restart_policy_is_not_a_sidecar() {
-        let mut p = pod(running("side", "c://a", 0, "2026-11-27T09:59:58Z"), json!({"name": "app", "image": "i",
-            "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}));
+        let mut p = pod(
+            running("side", "c://a", 0, "2026-11-27T09:59:58Z"),
+            json!({"name": "app", "image": "i",
+            "imageID": "", "ready": false, "restartCount": 0, "state": {"waiting": {"reason": "PodInitializing"}}}),
+        );
         p.spec.as_mut().unwrap().init_containers.as_mut().unwrap()[0].restart_policy = None;
         let mut rec = Recorder::default();
         rec.observe(&p, Timestamp::now());

@@ -37,7 +37,9 @@ pub struct LocalRegistry {
 
 impl std::fmt::Debug for LocalRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalRegistry").field("name", &self.name).finish()
+        f.debug_struct("LocalRegistry")
+            .field("name", &self.name)
+            .finish()
     }
 }
 
@@ -46,7 +48,10 @@ impl LocalRegistry {
     pub async fn start(images: &WorkloadImages, run_id: &str) -> anyhow::Result<LocalRegistry> {
         ensure_kind_network()?;
         let name = format!("{NAME_PREFIX}{run_id}");
-        let (repo, tag) = images.registry_image.rsplit_once(':').unwrap_or((&images.registry_image, "latest"));
+        let (repo, tag) = images
+            .registry_image
+            .rsplit_once(':')
+            .unwrap_or((&images.registry_image, "latest"));
         // Registered before it starts: Ctrl-C while it starts must remove it too.
         let guard = Owned::new(Resource::Container { name: name.clone() });
         let container = GenericImage::new(repo, tag)
@@ -58,7 +63,12 @@ impl LocalRegistry {
             .with_startup_timeout(Duration::from_secs(60))
             .start()
             .await
-            .map_err(|e| anyhow::anyhow!("starting the local registry from {}: {e}", images.registry_image))?;
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "starting the local registry from {}: {e}",
+                    images.registry_image
+                )
+            })?;
         let port = container
             .get_host_port_ipv4(5000.tcp())
             .await
@@ -79,7 +89,10 @@ impl LocalRegistry {
 /// Pushes a local image to `target` (a reference on the registry's host port).
 fn push(local: &str, target: &str) -> anyhow::Result<()> {
     let run = |args: &[&str]| -> anyhow::Result<()> {
-        let out = Command::new("docker").args(args).stdin(Stdio::null()).output()?;
+        let out = Command::new("docker")
+            .args(args)
+            .stdin(Stdio::null())
+            .output()?;
         anyhow::ensure!(
             out.status.success(),
             "docker {} failed: {}",
@@ -131,7 +144,13 @@ pub fn ensure_kind_network() -> anyhow::Result<()> {
 /// Registry containers of harness runs whose process is gone.
 pub fn leftover_registries() -> Vec<String> {
     let out = Command::new("docker")
-        .args(["ps", "-a", "--filter", &format!("label={OWNER_LABEL}"), "--format"])
+        .args([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label={OWNER_LABEL}"),
+            "--format",
+        ])
         .arg(format!("{{{{.Names}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}"))
         .output();
     let Ok(out) = out else { return vec![] };
@@ -140,7 +159,9 @@ pub fn leftover_registries() -> Vec<String> {
         .filter_map(|l| l.split_once(' '))
         .filter(|(name, pid)| {
             name.starts_with(NAME_PREFIX)
-                && pid.parse::<u32>().map_or(true, |p| !crate::cluster::kind::process_alive(p))
+                && pid
+                    .parse::<u32>()
+                    .map_or(true, |p| !crate::cluster::kind::process_alive(p))
         })
         .map(|(name, _)| name.to_string())
         .collect()

@@ -52,7 +52,11 @@ pub struct CheckResult {
 impl CheckResult {
     /// The verdict of `observed` against `expected`.
     pub fn verdict_of(expected: Outcome, observed: Outcome) -> Verdict {
-        if expected == observed { Verdict::Pass } else { Verdict::Fail }
+        if expected == observed {
+            Verdict::Pass
+        } else {
+            Verdict::Fail
+        }
     }
 }
 
@@ -131,14 +135,22 @@ impl Report {
 
     /// Reads a `report.json`.
     pub fn read_json(path: &Path) -> anyhow::Result<Report> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a report: {e}", path.display()))
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("{}: not a report: {e}", path.display()))
     }
 
     /// A plain-text table for the terminal.
     pub fn summary_text(&self) -> String {
         let mut out = String::new();
-        let width = self.results.iter().map(|r| r.behaviour.len()).max().unwrap_or(10).max(9);
+        let width = self
+            .results
+            .iter()
+            .map(|r| r.behaviour.len())
+            .max()
+            .unwrap_or(10)
+            .max(9);
         out.push_str(&format!(
             "{:<width$}  {:<8} {:<7} {:<16} {:<16} {}\n",
             "BEHAVIOUR", "VERSION", "GATE", "EXPECTED", "OBSERVED", "VERDICT"
@@ -150,7 +162,9 @@ impl Report {
                 r.kubernetes_version,
                 r.sidecar_gate.to_string(),
                 r.expected.to_string(),
-                r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+                r.observed
+                    .map(|o| o.to_string())
+                    .unwrap_or_else(|| "-".into()),
                 match r.verdict {
                     Verdict::Pass => "PASS",
                     Verdict::Fail => "FAIL",
@@ -163,7 +177,10 @@ impl Report {
             self.summary.pass, self.summary.fail, self.summary.error
         ));
         for s in &self.stand_ins {
-            out.push_str(&format!("note: {} was served by a stand-in: {} ({})\n", s.upstream, s.local_image, s.content));
+            out.push_str(&format!(
+                "note: {} was served by a stand-in: {} ({})\n",
+                s.upstream, s.local_image, s.content
+            ));
         }
         out
     }
@@ -175,8 +192,17 @@ mod tests {
 
     #[test]
     fn verdict_compares_expected_and_observed() {
-        assert_eq!(CheckResult::verdict_of(Outcome::Holds, Outcome::Holds), Verdict::Pass);
-        assert_eq!(CheckResult::verdict_of(Outcome::SidecarIgnored, Outcome::Holds), Verdict::Fail);
-        assert_eq!(CheckResult::verdict_of(Outcome::Holds, Outcome::SidecarIgnored), Verdict::Fail);
+        assert_eq!(
+            CheckResult::verdict_of(Outcome::Holds, Outcome::Holds),
+            Verdict::Pass
+        );
+        assert_eq!(
+            CheckResult::verdict_of(Outcome::SidecarIgnored, Outcome::Holds),
+            Verdict::Fail
+        );
+        assert_eq!(
+            CheckResult::verdict_of(Outcome::Holds, Outcome::SidecarIgnored),
+            Verdict::Fail
+        );
     }
 }

@@ -6,17 +6,19 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
+use kube::Client;
 use kube::api::{Api, AttachParams, DeleteParams, DynamicObject, PostParams};
 use kube::core::GroupVersionKind;
 use kube::runtime::wait::await_condition;
-use kube::Client;
 use serde_json::json;
 
-use crate::apply::{Applier, AppliedObject};
-use crate::behaviour::evidence::{stuck_behind_init, STUCK_WINDOW};
-use crate::behaviour::{expected_outcome, Action, Behaviour, Observation, Rejection, Scenario, WaitRecord};
+use crate::apply::{AppliedObject, Applier};
+use crate::behaviour::evidence::{STUCK_WINDOW, stuck_behind_init};
+use crate::behaviour::{
+    Action, Behaviour, Observation, Rejection, Scenario, WaitRecord, expected_outcome,
+};
 use crate::error::ApplyError;
-use crate::gate::{effect, GateEffect};
+use crate::gate::{GateEffect, effect};
 use crate::observe::{LiveRecorder, Recorder};
 use crate::progress::Progress;
 use crate::report::{CheckResult, Verdict};
@@ -41,7 +43,10 @@ pub struct Target {
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Target").field("name", &self.name).field("version", &self.version).finish()
+        f.debug_struct("Target")
+            .field("name", &self.name)
+            .field("version", &self.version)
+            .finish()
     }
 }
 
@@ -103,7 +108,10 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
             result.evidence = judgement.evidence;
             match save_observation(target, behaviour, &obs) {
                 Ok(rel) => result.observation = Some(rel),
-                Err(e) => progress.warn(format!("could not save the observation of {}: {e}", behaviour.id)),
+                Err(e) => progress.warn(format!(
+                    "could not save the observation of {}: {e}",
+                    behaviour.id
+                )),
             }
         }
         Err(e) => result.error = Some(format!("{e:#}")),
@@ -119,15 +127,24 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
             Verdict::Error => "ERROR",
         },
         expected,
-        result.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+        result
+            .observed
+            .map(|o| o.to_string())
+            .unwrap_or_else(|| "-".into()),
         started.elapsed().as_secs_f64()
     ));
     result
 }
 
-fn save_observation(target: &Target, behaviour: &Behaviour, obs: &Observation) -> anyhow::Result<String> {
+fn save_observation(
+    target: &Target,
+    behaviour: &Behaviour,
+    obs: &Observation,
+) -> anyhow::Result<String> {
     std::fs::create_dir_all(&target.observations_dir)?;
-    let path = target.observations_dir.join(format!("{}.json", behaviour.id));
+    let path = target
+        .observations_dir
+        .join(format!("{}.json", behaviour.id));
     std::fs::write(&path, serde_json::to_vec_pretty(obs)?)?;
     Ok(path
         .strip_prefix(&target.run_dir)
@@ -137,7 +154,11 @@ fn save_observation(target: &Target, behaviour: &Behaviour, obs: &Observation) -
 }
 
 /// Creates the behaviour's namespace, plays the scenario, and deletes the namespace.
-async fn observe(target: &Target, behaviour: &Behaviour, progress: &Progress) -> anyhow::Result<Observation> {
+async fn observe(
+    target: &Target,
+    behaviour: &Behaviour,
+    progress: &Progress,
+) -> anyhow::Result<Observation> {
     let namespace = format!("sc-{}-{}", behaviour.id, short_random());
     create_namespace(&target.client, &namespace).await?;
     let pods: Api<Pod> = Api::namespaced(target.client.clone(), &namespace);
@@ -153,7 +174,9 @@ async fn observe(target: &Target, behaviour: &Behaviour, progress: &Progress) ->
     obs.pods = final_state.pods().values().cloned().collect();
     // Deleting a namespace waits for its pods' grace periods; nothing waits for it.
     let namespaces: Api<Namespace> = Api::all(target.client.clone());
-    let _ = namespaces.delete(&namespace, &DeleteParams::background()).await;
+    let _ = namespaces
+        .delete(&namespace, &DeleteParams::background())
+        .await;
     played?;
     Ok(obs)
 }
@@ -167,28 +190,44 @@ async fn play(
     progress: &Progress,
 ) -> anyhow::Result<()> {
     match behaviour.scenario {
-        Scenario::ApplyAndObserve { manifests, settled, window } => {
+        Scenario::ApplyAndObserve {
+            manifests,
+            settled,
+            window,
+        } => {
             for m in manifests {
                 obs.manifests.push(m.path.to_string());
                 if !apply_recording(target, m.path, m.text, namespace, obs).await? {
                     return Ok(());
                 }
             }
-            let wait = recorder.wait_for("the scenario to settle", window, settled).await;
-            obs.waits.push(wait_record("pods settled (finished, ready, or held up by an init container)", &wait, window));
+            let wait = recorder
+                .wait_for("the scenario to settle", window, settled)
+                .await;
+            obs.waits.push(wait_record(
+                "pods settled (finished, ready, or held up by an init container)",
+                &wait,
+                window,
+            ));
             wait_for_jobs(target, namespace, recorder, obs).await;
             obs.objects = fetch_objects(target, namespace, &obs.applied).await;
         }
         Scenario::ExpectRejection { manifest, retry } => {
             obs.manifests.push(manifest.path.to_string());
-            let accepted = apply_recording(target, manifest.path, manifest.text, namespace, obs).await?;
+            let accepted =
+                apply_recording(target, manifest.path, manifest.text, namespace, obs).await?;
             if let (false, Some(retry)) = (accepted, retry) {
                 let fixed = retry(manifest.text);
                 let path = format!("{} (apiVersion corrected only)", manifest.path);
                 apply_recording(target, &path, &fixed, namespace, obs).await?;
             }
         }
-        Scenario::RestartInTurn { manifest, pod, containers, window } => {
+        Scenario::RestartInTurn {
+            manifest,
+            pod,
+            containers,
+            window,
+        } => {
             obs.manifests.push(manifest.path.to_string());
             if !apply_recording(target, manifest.path, manifest.text, namespace, obs).await? {
                 return Ok(());
@@ -196,16 +235,26 @@ async fn play(
             let all_running = |rec: &Recorder| {
                 rec.pods().get(pod).is_some_and(|p| {
                     let s = p.status.clone().unwrap_or_default();
-                    let all: Vec<_> =
-                        s.init_container_statuses.iter().flatten().chain(s.container_statuses.iter().flatten()).collect();
+                    let all: Vec<_> = s
+                        .init_container_statuses
+                        .iter()
+                        .flatten()
+                        .chain(s.container_statuses.iter().flatten())
+                        .collect();
                     all.len() == containers.len()
-                        && all.iter().all(|c| c.started == Some(true) && c.state.as_ref().is_some_and(|st| st.running.is_some()))
+                        && all.iter().all(|c| {
+                            c.started == Some(true)
+                                && c.state.as_ref().is_some_and(|st| st.running.is_some())
+                        })
                 })
             };
             let wait = recorder
-                .wait_for("all containers running", window, |rec| all_running(rec) || stuck_behind_init(rec, STUCK_WINDOW))
+                .wait_for("all containers running", window, |rec| {
+                    all_running(rec) || stuck_behind_init(rec, STUCK_WINDOW)
+                })
                 .await;
-            obs.waits.push(wait_record("all containers running", &wait, window));
+            obs.waits
+                .push(wait_record("all containers running", &wait, window));
             if !all_running(&recorder.snapshot()) {
                 return Ok(());
             }
@@ -216,7 +265,12 @@ async fn play(
                 let what = format!("killing the child process of {container}'s shell");
                 kill_child(&pods, pod, container).await?;
                 progress.say(format!("{}: {}: {what}", target.name, behaviour.id));
-                obs.actions.push(Action { at, pod: pod.into(), container: container.to_string(), what });
+                obs.actions.push(Action {
+                    at,
+                    pod: pod.into(),
+                    container: container.to_string(),
+                    what,
+                });
                 let back = |rec: &Recorder| {
                     restart_count(rec, pod, container) > restarts_before
                         && rec.pods().get(pod).is_some_and(|p| {
@@ -225,7 +279,10 @@ async fn play(
                                 .iter()
                                 .flatten()
                                 .chain(s.container_statuses.iter().flatten())
-                                .any(|c| c.name == *container && c.state.as_ref().is_some_and(|st| st.running.is_some()))
+                                .any(|c| {
+                                    c.name == *container
+                                        && c.state.as_ref().is_some_and(|st| st.running.is_some())
+                                })
                         })
                 };
                 let what = format!("{container} restarted and running");
@@ -255,8 +312,16 @@ async fn apply_recording(
             obs.applied.extend(applied);
             Ok(true)
         }
-        Err(ApplyError::Rejected { file, object, message }) => {
-            obs.rejections.push(Rejection { file, object, message });
+        Err(ApplyError::Rejected {
+            file,
+            object,
+            message,
+        }) => {
+            obs.rejections.push(Rejection {
+                file,
+                object,
+                message,
+            });
             Ok(false)
         }
         Err(e) => Err(e.into()),
@@ -265,8 +330,16 @@ async fn apply_recording(
 
 fn wait_record<T>(what: &str, wait: &Result<Duration, T>, window: Duration) -> WaitRecord {
     match wait {
-        Ok(d) => WaitRecord { what: what.into(), satisfied: true, after_ms: d.as_millis() as u64 },
-        Err(_) => WaitRecord { what: what.into(), satisfied: false, after_ms: window.as_millis() as u64 },
+        Ok(d) => WaitRecord {
+            what: what.into(),
+            satisfied: true,
+            after_ms: d.as_millis() as u64,
+        },
+        Err(_) => WaitRecord {
+            what: what.into(),
+            satisfied: false,
+            after_ms: window.as_millis() as u64,
+        },
     }
 }
 
@@ -283,13 +356,19 @@ fn restart_count(rec: &Recorder, pod: &str, container: &str) -> i32 {
 /// Makes a container's shell exit by killing its child (PID 1 ignores signals it has no
 /// handler for; its child does not).
 async fn kill_child(pods: &Api<Pod>, pod: &str, container: &str) -> anyhow::Result<()> {
-    let params = AttachParams::default().container(container).stdout(true).stderr(true);
+    let params = AttachParams::default()
+        .container(container)
+        .stdout(true)
+        .stderr(true);
     let mut process = pods
         .exec(pod, vec!["sh", "-c", "kill $(cat /tmp/child)"], &params)
         .await
         .map_err(|e| anyhow::anyhow!("exec in {pod}/{container}: {e}"))?;
     let status = process.take_status();
-    process.join().await.map_err(|e| anyhow::anyhow!("exec in {pod}/{container}: {e}"))?;
+    process
+        .join()
+        .await
+        .map_err(|e| anyhow::anyhow!("exec in {pod}/{container}: {e}"))?;
     if let Some(status) = status {
         if let Some(s) = status.await {
             anyhow::ensure!(
@@ -304,7 +383,12 @@ async fn kill_child(pods: &Api<Pod>, pod: &str, container: &str) -> anyhow::Resu
 
 /// After the pods settled: a Job whose pod finished gets up to 30 s to show its
 /// Complete or Failed condition (the Job controller sets it after the pod's phase).
-async fn wait_for_jobs(target: &Target, namespace: &str, recorder: &LiveRecorder, obs: &mut Observation) {
+async fn wait_for_jobs(
+    target: &Target,
+    namespace: &str,
+    recorder: &LiveRecorder,
+    obs: &mut Observation,
+) {
     let finished = recorder
         .snapshot()
         .timeline()
@@ -314,16 +398,22 @@ async fn wait_for_jobs(target: &Target, namespace: &str, recorder: &LiveRecorder
     if !finished {
         return;
     }
-    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(target.client.clone(), namespace);
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> =
+        Api::namespaced(target.client.clone(), namespace);
     for job in obs.applied.iter().filter(|o| o.kind == "Job") {
         let window = Duration::from_secs(30);
         let started = Instant::now();
         let done = |j: Option<&k8s_openapi::api::batch::v1::Job>| {
             j.and_then(|j| j.status.as_ref())
                 .and_then(|s| s.conditions.as_ref())
-                .is_some_and(|cs| cs.iter().any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"))
+                .is_some_and(|cs| {
+                    cs.iter().any(|c| {
+                        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
+                    })
+                })
         };
-        let outcome = tokio::time::timeout(window, await_condition(jobs.clone(), &job.name, done)).await;
+        let outcome =
+            tokio::time::timeout(window, await_condition(jobs.clone(), &job.name, done)).await;
         let satisfied = matches!(outcome, Ok(Ok(_)));
         obs.waits.push(WaitRecord {
             what: format!("Job {} Complete or Failed", job.name),
@@ -334,13 +424,21 @@ async fn wait_for_jobs(target: &Target, namespace: &str, recorder: &LiveRecorder
 }
 
 /// The final state of every applied object other than pods (those are recorded).
-async fn fetch_objects(target: &Target, namespace: &str, applied: &[AppliedObject]) -> Vec<serde_json::Value> {
+async fn fetch_objects(
+    target: &Target,
+    namespace: &str,
+    applied: &[AppliedObject],
+) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for o in applied.iter().filter(|o| o.kind != "Pod") {
-        let (group, version) = o.api_version.rsplit_once('/').unwrap_or(("", &o.api_version));
+        let (group, version) = o
+            .api_version
+            .rsplit_once('/')
+            .unwrap_or(("", &o.api_version));
         let gvk = GroupVersionKind::gvk(group, version, &o.kind);
         let resource = kube::api::ApiResource::from_gvk(&gvk);
-        let api: Api<DynamicObject> = Api::namespaced_with(target.client.clone(), namespace, &resource);
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(target.client.clone(), namespace, &resource);
         match api.get(&o.name).await {
             Ok(obj) => {
                 let mut v = serde_json::to_value(&obj).unwrap_or_default();
@@ -348,7 +446,9 @@ async fn fetch_objects(target: &Target, namespace: &str, applied: &[AppliedObjec
                 v["apiVersion"] = json!(o.api_version);
                 out.push(v);
             }
-            Err(e) => out.push(json!({"kind": o.kind, "metadata": {"name": o.name}, "error": e.to_string()})),
+            Err(e) => out.push(
+                json!({"kind": o.kind, "metadata": {"name": o.name}, "error": e.to_string()}),
+            ),
         }
     }
     out
@@ -366,10 +466,15 @@ async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
     // Pods are refused until the namespace's default service account exists.
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
     let window = Duration::from_secs(60);
-    tokio::time::timeout(window, await_condition(accounts, "default", kube::runtime::conditions::is_created()))
-        .await
-        .map_err(|_| anyhow::anyhow!("timed out after 60 s waiting for service account {name}/default"))?
-        .map_err(|e| anyhow::anyhow!("waiting for service account {name}/default: {e}"))?;
+    tokio::time::timeout(
+        window,
+        await_condition(accounts, "default", kube::runtime::conditions::is_created()),
+    )
+    .await
+    .map_err(|_| {
+        anyhow::anyhow!("timed out after 60 s waiting for service account {name}/default")
+    })?
+    .map_err(|e| anyhow::anyhow!("waiting for service account {name}/default: {e}"))?;
     Ok(())
 }
 
@@ -380,7 +485,9 @@ pub fn short_random() -> String {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.subsec_nanos())
         .unwrap_or(0);
-    let mixed = nanos ^ std::process::id().rotate_left(16) ^ COUNTER.fetch_add(0x9e37, std::sync::atomic::Ordering::Relaxed);
+    let mixed = nanos
+        ^ std::process::id().rotate_left(16)
+        ^ COUNTER.fetch_add(0x9e37, std::sync::atomic::Ordering::Relaxed);
     format!("{:04x}", mixed & 0xffff)
 }
 
@@ -396,7 +503,10 @@ pub fn refused_results(
     gate: crate::gate::GateSetting,
     failure: &crate::cluster::CreateFailure,
 ) -> Vec<CheckResult> {
-    let blames_gate = failure.gate_lines.iter().any(|l| l.contains(crate::gate::GATE_NAME));
+    let blames_gate = failure
+        .gate_lines
+        .iter()
+        .any(|l| l.contains(crate::gate::GATE_NAME));
     let effect = effect(version, gate);
     behaviours
         .iter()
@@ -405,7 +515,9 @@ pub fn refused_results(
             let mut evidence = vec![format!(
                 "kind create cluster with featureGates {{{}: {}}} failed after {:.0} s",
                 crate::gate::GATE_NAME,
-                gate.explicit_value().map(|v| v.to_string()).unwrap_or_else(|| "unset".into()),
+                gate.explicit_value()
+                    .map(|v| v.to_string())
+                    .unwrap_or_else(|| "unset".into()),
                 failure.elapsed.as_secs_f64()
             )];
             evidence.extend(failure.gate_lines.iter().map(|l| format!("kubelet: {l}")));

@@ -55,7 +55,11 @@ pub enum PodEventKind {
     /// `status.phase` changed.
     Phase { phase: String },
     /// A condition (`Ready`, `Initialized`, ...) changed status.
-    Condition { condition: String, status: String, reason: Option<String> },
+    Condition {
+        condition: String,
+        status: String,
+        reason: Option<String>,
+    },
     /// The pod was deleted.
     Deleted,
 }
@@ -130,7 +134,10 @@ impl ContainerTimeline {
     pub fn running_since(&self) -> Vec<Timestamp> {
         let mut out: Vec<Timestamp> = Vec::new();
         for e in &self.events {
-            if let ContainerEventKind::Running { started_at: Some(t) } = e.kind {
+            if let ContainerEventKind::Running {
+                started_at: Some(t),
+            } = e.kind
+            {
                 if out.last() != Some(&t) {
                     out.push(t);
                 }
@@ -169,7 +176,11 @@ impl ContainerTimeline {
 
     /// The highest restart count seen.
     pub fn max_restarts(&self) -> i32 {
-        self.events.iter().map(|e| e.restart_count).max().unwrap_or(0)
+        self.events
+            .iter()
+            .map(|e| e.restart_count)
+            .max()
+            .unwrap_or(0)
     }
 
     /// When the recorder first saw `started: true`.
@@ -183,7 +194,10 @@ impl ContainerTimeline {
     /// Whether the container was ever seen running.
     pub fn ever_ran(&self) -> bool {
         self.events.iter().any(|e| {
-            matches!(e.kind, ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. })
+            matches!(
+                e.kind,
+                ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
+            )
         })
     }
 
@@ -192,7 +206,9 @@ impl ContainerTimeline {
         self.events.iter().rev().map(|e| &e.kind).find(|k| {
             matches!(
                 k,
-                ContainerEventKind::Waiting { .. } | ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
+                ContainerEventKind::Waiting { .. }
+                    | ContainerEventKind::Running { .. }
+                    | ContainerEventKind::Terminated { .. }
             )
         })
     }

@@ -94,7 +94,10 @@ impl FromStr for KubeVersion {
             return Err(malformed());
         };
         let number = |p: &str| -> Result<u32, VersionError> {
-            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
+            if p.is_empty()
+                || !p.bytes().all(|b| b.is_ascii_digit())
+                || (p.len() > 1 && p.starts_with('0'))
+            {
                 return Err(malformed());
             }
             p.parse().map_err(|_| malformed())
@@ -128,15 +131,51 @@ mod tests {
 
     #[test]
     fn parses_with_and_without_v() {
-        assert_eq!("1.32.2".parse(), Ok(KubeVersion { minor: 32, patch: 2 }));
-        assert_eq!("v1.37.2".parse(), Ok(KubeVersion { minor: 37, patch: 2 }));
-        assert_eq!(KubeVersion { minor: 32, patch: 2 }.tag(), "v1.32.2");
-        assert_eq!(KubeVersion { minor: 32, patch: 2 }.slug(), "1-32-2");
+        assert_eq!(
+            "1.32.2".parse(),
+            Ok(KubeVersion {
+                minor: 32,
+                patch: 2
+            })
+        );
+        assert_eq!(
+            "v1.37.2".parse(),
+            Ok(KubeVersion {
+                minor: 37,
+                patch: 2
+            })
+        );
+        assert_eq!(
+            KubeVersion {
+                minor: 32,
+                patch: 2
+            }
+            .tag(),
+            "v1.32.2"
+        );
+        assert_eq!(
+            KubeVersion {
+                minor: 32,
+                patch: 2
+            }
+            .slug(),
+            "1-32-2"
+        );
     }
 
     #[test]
     fn refuses_malformed_versions() {
-        for bad in ["", "1.32", "1.32.2.1", "2.1.0", "1.x.2", "1.32.-1", "1.032.2", "latest", "1.32.2-rc.0"] {
+        for bad in [
+            "",
+            "1.32",
+            "1.32.2.1",
+            "2.1.0",
+            "1.x.2",
+            "1.32.-1",
+            "1.032.2",
+            "latest",
+            "1.32.2-rc.0",
+        ] {
             assert!(
                 matches!(bad.parse::<KubeVersion>(), Err(VersionError::Malformed(_))),
                 "{bad:?} should be malformed"
@@ -146,8 +185,14 @@ mod tests {
 
     #[test]
     fn refuses_versions_kind_cannot_run() {
-        assert!(matches!(KubeVersion::parse_supported("1.38.0"), Err(VersionError::TooNew(_))));
-        assert!(matches!(KubeVersion::parse_supported("1.27.16"), Err(VersionError::TooOld(_))));
+        assert!(matches!(
+            KubeVersion::parse_supported("1.38.0"),
+            Err(VersionError::TooNew(_))
+        ));
+        assert!(matches!(
+            KubeVersion::parse_supported("1.27.16"),
+            Err(VersionError::TooOld(_))
+        ));
         assert!(KubeVersion::parse_supported("1.28.0").is_ok());
     }
 }

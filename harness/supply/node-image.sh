@@ -110,7 +110,9 @@ for image in "${images[@]}"; do
   grep -qx "$image" <<<"$imported" || { log "$image missing after import"; exit 1; }
 done
 in_node pkill containerd
-in_node bash -c 'for i in $(seq 1 100); do pgrep -x containerd >/dev/null || exit 0; sleep 0.1; done; exit 1'
+# Wait until containerd has exited (flushed its content store). PID 1 of the build
+# container is `sleep`, which reaps nothing: an exited containerd stays as a zombie.
+in_node bash -c 'for i in $(seq 1 300); do ps -C containerd -o stat= | grep -qv "^Z" || exit 0; sleep 0.1; done; echo "containerd did not stop" >&2; exit 1'
 docker commit \
   --change 'ENTRYPOINT [ "/usr/local/bin/entrypoint", "/sbin/init" ]' \
   --change "LABEL $label" \

@@ -1,1 +1,107 @@
-//! Shared helpers of the behaviour tests.
+//! Shared helpers of the behaviour tests (`tests/conformance`).
+//!
+//! An e2e test names a cluster (version and gate) and a behaviour; [`check_on_cluster`]
+//! finds that cluster in the list the nextest setup script published, plays the
+//! behaviour there with the harness's runner, saves the result for the run's report,
+//! and fails unless the verdict is `pass`: observed what the gate table expects.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use sidecar_conformance::behaviour::{self, Observation};
+use sidecar_conformance::gate::GateSetting;
+use sidecar_conformance::keeper::{self, ClustersFile};
+use sidecar_conformance::progress::Progress;
+use sidecar_conformance::report::{CheckResult, Verdict};
+use sidecar_conformance::runner::{self, Target};
+use sidecar_conformance::version::KubeVersion;
+
+/// Plays `behaviour` on the kind cluster of `version` and `gate` and checks the verdict.
+pub async fn check_on_cluster(
+    version: &str,
+    gate: GateSetting,
+    behaviour: &str,
+) -> anyhow::Result<()> {
+    let file = ClustersFile::from_env()?;
+    let entry = file.find(version, gate).with_context(|| {
+        format!("no cluster {version}:{gate} in the setup script's list: add `--cluster {version}:{gate}` to .config/nextest.toml")
+    })?;
+    let b =
+        behaviour::by_id(behaviour).with_context(|| format!("unknown behaviour {behaviour}"))?;
+    let kube_version: KubeVersion = version.parse()?;
+    let progress = Progress::new(false);
+    let result = match entry.failure() {
+        Some(failure) => {
+            runner::refused_results(&[b], &entry.report.name, kube_version, gate, &failure)
+                .remove(0)
+        }
+        None => {
+            let cluster = entry.cluster().await?;
+            let client = cluster.client().await?;
+            let target = Target::connect(
+                &entry.report.name,
+                kube_version,
+                gate,
+                client,
+                &file.run_dir,
+            )
+            .await?;
+            runner::check(&target, b, &progress).await
+        }
+    };
+    keeper::save_result(&file.run_dir, &result)?;
+    print_result(&result);
+    match result.verdict {
+        Verdict::Pass => Ok(()),
+        Verdict::Fail => bail!(
+            "{behaviour} on {version}:{gate}: expected {}, observed {}",
+            result.expected,
+            result.observed.map(|o| o.to_string()).unwrap_or_default()
+        ),
+        Verdict::Error => bail!(
+            "{behaviour} on {version}:{gate}: {}",
+            result.error.unwrap_or_default()
+        ),
+    }
+}
+
+/// Prints a result the way a reader of a test log wants it.
+pub fn print_result(r: &CheckResult) {
+    println!(
+        "{} on {} (Kubernetes {}, gate {}): expected {}, observed {}, verdict {:?}",
+        r.behaviour,
+        r.cluster,
+        r.kubernetes_version,
+        r.sidecar_gate,
+        r.expected,
+        r.observed
+            .map(|o| o.to_string())
+            .unwrap_or_else(|| "-".into()),
+        r.verdict
+    );
+    for c in &r.claims {
+        println!("  claim: {}", c.replace('\n', " "));
+    }
+    for e in &r.evidence {
+        println!("  - {e}");
+    }
+    if let Some(err) = &r.error {
+        println!("  error: {err}");
+    }
+}
+
+/// Directory of the recorded observations used as fixtures.
+pub fn fixtures_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("observations")
+}
+
+/// A recorded observation: `fixtures/observations/<cluster kind>/<behaviour>.json`.
+pub fn recorded(cluster: &str, behaviour: &str) -> Observation {
+    let path = fixtures_dir()
+        .join(cluster)
+        .join(format!("{behaviour}.json"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}

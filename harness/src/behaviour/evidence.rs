@@ -14,7 +14,10 @@ pub struct Findings {
 
 impl Default for Findings {
     fn default() -> Self {
-        Findings { holds: true, evidence: Vec::new() }
+        Findings {
+            holds: true,
+            evidence: Vec::new(),
+        }
     }
 }
 
@@ -22,7 +25,8 @@ impl Findings {
     /// Records a check: `msg` states what should be true.
     pub fn check(&mut self, ok: bool, msg: String) {
         self.holds &= ok;
-        self.evidence.push(if ok { msg } else { format!("NOT: {msg}") });
+        self.evidence
+            .push(if ok { msg } else { format!("NOT: {msg}") });
     }
 
     /// Records a fact that does not decide anything.
@@ -37,7 +41,14 @@ impl Findings {
 
     /// `Holds` if every check passed, else `Violated`.
     pub fn judgement(self) -> Judgement {
-        Judgement { outcome: if self.holds { Outcome::Holds } else { Outcome::Violated }, evidence: self.evidence }
+        Judgement {
+            outcome: if self.holds {
+                Outcome::Holds
+            } else {
+                Outcome::Violated
+            },
+            evidence: self.evidence,
+        }
     }
 }
 use crate::doc;
@@ -48,10 +59,18 @@ use crate::timeline::{ContainerEventKind, ContainerRole};
 pub fn declared_sidecars(obs: &Observation) -> Vec<String> {
     let mut names = Vec::new();
     for path in &obs.manifests {
-        let Some(m) = doc::ALL_MANIFESTS.iter().find(|m| m.path == path) else { continue };
-        let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(m.text) else { continue };
+        let Some(m) = doc::ALL_MANIFESTS.iter().find(|m| m.path == path) else {
+            continue;
+        };
+        let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(m.text) else {
+            continue;
+        };
         for d in docs {
-            let spec = if d["kind"] == "Pod" { &d["spec"] } else { &d["spec"]["template"]["spec"] };
+            let spec = if d["kind"] == "Pod" {
+                &d["spec"]
+            } else {
+                &d["spec"]["template"]["spec"]
+            };
             for c in spec["initContainers"].as_array().into_iter().flatten() {
                 if c["restartPolicy"] == "Always" {
                     if let Some(n) = c["name"].as_str() {
@@ -88,7 +107,10 @@ pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
                 c.name,
                 fmt_time(c.first_started_at())
             ));
-            let apps: Vec<&str> = pod.with_role(ContainerRole::App).map(|a| a.name.as_str()).collect();
+            let apps: Vec<&str> = pod
+                .with_role(ContainerRole::App)
+                .map(|a| a.name.as_str())
+                .collect();
             if pod.with_role(ContainerRole::App).any(|a| a.ever_ran()) {
                 return None;
             }
@@ -99,11 +121,17 @@ pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
             ));
             if let Some(p) = obs.pod(pod_name) {
                 let (ready, total) = ready_column(p);
-                evidence.push(format!("pod {pod_name}: kubectl would show READY {ready}/{total}, STATUS {}", status_column(p)));
+                evidence.push(format!(
+                    "pod {pod_name}: kubectl would show READY {ready}/{total}, STATUS {}",
+                    status_column(p)
+                ));
             }
         }
     }
-    (!evidence.is_empty()).then_some(Judgement { outcome: Outcome::SidecarIgnored, evidence })
+    (!evidence.is_empty()).then_some(Judgement {
+        outcome: Outcome::SidecarIgnored,
+        evidence,
+    })
 }
 
 /// The READY column of `kubectl get pods`: ready app containers plus ready sidecars,
@@ -120,7 +148,12 @@ pub fn ready_column(pod: &Pod) -> (usize, usize) {
         .map(|c| c.name.clone())
         .collect();
     let total = spec.containers.len() + sidecars.len();
-    let ready_apps = status.container_statuses.iter().flatten().filter(|s| s.ready).count();
+    let ready_apps = status
+        .container_statuses
+        .iter()
+        .flatten()
+        .filter(|s| s.ready)
+        .count();
     let ready_sidecars = status
         .init_container_statuses
         .iter()
@@ -158,13 +191,23 @@ pub fn status_column(pod: &Pod) -> String {
     let done = inits
         .iter()
         .filter(|s| regular_init.contains(&s.name.as_str()))
-        .filter(|s| s.state.as_ref().and_then(|st| st.terminated.as_ref()).is_some_and(|t| t.exit_code == 0))
+        .filter(|s| {
+            s.state
+                .as_ref()
+                .and_then(|st| st.terminated.as_ref())
+                .is_some_and(|t| t.exit_code == 0)
+        })
         .count();
     if !regular_init.is_empty() && done < regular_init.len() {
         return format!("Init:{done}/{}", regular_init.len());
     }
     for s in status.container_statuses.iter().flatten() {
-        if let Some(reason) = s.state.as_ref().and_then(|st| st.waiting.as_ref()).and_then(|w| w.reason.clone()) {
+        if let Some(reason) = s
+            .state
+            .as_ref()
+            .and_then(|st| st.waiting.as_ref())
+            .and_then(|w| w.reason.clone())
+        {
             return reason;
         }
     }
@@ -177,11 +220,16 @@ pub fn fmt_time(t: Option<jiff::Timestamp>) -> String {
 }
 
 /// A terminated event's exit code and times, when it is one.
-pub fn termination(kind: &ContainerEventKind) -> Option<(i32, Option<jiff::Timestamp>, Option<jiff::Timestamp>)> {
+pub fn termination(
+    kind: &ContainerEventKind,
+) -> Option<(i32, Option<jiff::Timestamp>, Option<jiff::Timestamp>)> {
     match kind {
-        ContainerEventKind::Terminated { exit_code, started_at, finished_at, .. } => {
-            Some((*exit_code, *started_at, *finished_at))
-        }
+        ContainerEventKind::Terminated {
+            exit_code,
+            started_at,
+            finished_at,
+            ..
+        } => Some((*exit_code, *started_at, *finished_at)),
         _ => None,
     }
 }
@@ -198,7 +246,8 @@ pub fn stuck_behind_init(rec: &crate::observe::Recorder, window: std::time::Dura
                 c.terminations().is_empty()
                     && c.events.iter().any(|e| {
                         matches!(e.kind, ContainerEventKind::Running { .. })
-                            && now.duration_since(e.observed_at).as_secs_f64() >= window.as_secs_f64()
+                            && now.duration_since(e.observed_at).as_secs_f64()
+                                >= window.as_secs_f64()
                     })
             })
     })

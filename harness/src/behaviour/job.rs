@@ -1,7 +1,9 @@
 //! "job-completes": the corrected Job finishes although its sidecar never exits by
 //! itself; "job-example-as-written": the page's Job block is refused.
 
-use super::evidence::{fmt_time, sidecar_ignored, stuck_behind_init, termination, Findings, STUCK_WINDOW};
+use super::evidence::{
+    Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination,
+};
 use super::{Judgement, Observation, Outcome};
 use crate::observe::Recorder;
 use crate::timeline::ContainerRole;
@@ -30,16 +32,19 @@ pub fn judge(obs: &Observation) -> Judgement {
 
     let job = obs.object("Job", JOB);
     let condition = |kind: &str| {
-        job.and_then(|j| j["status"]["conditions"].as_array()).and_then(|cs| {
-            cs.iter()
-                .find(|c| c["type"] == kind && c["status"] == "True")
-                .map(|c| c["lastTransitionTime"].as_str().unwrap_or("-").to_string())
-        })
+        job.and_then(|j| j["status"]["conditions"].as_array())
+            .and_then(|cs| {
+                cs.iter()
+                    .find(|c| c["type"] == kind && c["status"] == "True")
+                    .map(|c| c["lastTransitionTime"].as_str().unwrap_or("-").to_string())
+            })
     };
     match (condition("Complete"), condition("Failed")) {
         (Some(at), _) => f.note(format!("Job {JOB}: condition Complete=True at {at}")),
         (None, Some(at)) => f.fail(format!("Job {JOB}: condition Failed=True at {at}")),
-        (None, None) => f.fail(format!("Job {JOB}: neither Complete nor Failed when observation ended")),
+        (None, None) => f.fail(format!(
+            "Job {JOB}: neither Complete nor Failed when observation ended"
+        )),
     }
 
     let pods: Vec<_> = obs
@@ -49,37 +54,55 @@ pub fn judge(obs: &Observation) -> Judgement {
         .filter(|(_, p)| p.owner.as_deref() == Some(&format!("Job/{JOB}")))
         .collect();
     if pods.len() != 1 {
-        f.fail(format!("Job {JOB} created {} pods (1 expected: no retry)", pods.len()));
+        f.fail(format!(
+            "Job {JOB} created {} pods (1 expected: no retry)",
+            pods.len()
+        ));
     }
     let Some((pod_name, pod)) = pods.first() else {
         return f.judgement();
     };
     let (Some(main), Some(sidecar)) = (pod.container(MAIN), pod.container(SIDECAR)) else {
-        f.fail(format!("pod {pod_name}: containers {MAIN} and {SIDECAR} not both present"));
+        f.fail(format!(
+            "pod {pod_name}: containers {MAIN} and {SIDECAR} not both present"
+        ));
         return f.judgement();
     };
     if sidecar.role != ContainerRole::Sidecar {
-        f.fail(format!("pod {pod_name}: {SIDECAR} is not a sidecar in the stored pod"));
+        f.fail(format!(
+            "pod {pod_name}: {SIDECAR} is not a sidecar in the stored pod"
+        ));
     }
-    let main_end = main.terminations().first().and_then(|e| termination(&e.kind));
+    let main_end = main
+        .terminations()
+        .first()
+        .and_then(|e| termination(&e.kind));
     let Some((main_code, _, Some(main_finished))) = main_end else {
         f.fail(format!("pod {pod_name}: {MAIN} never terminated"));
         return f.judgement();
     };
     if main_code == 0 {
-        f.note(format!("pod {pod_name}: {MAIN} exited 0 at {main_finished}"));
+        f.note(format!(
+            "pod {pod_name}: {MAIN} exited 0 at {main_finished}"
+        ));
     } else {
-        f.fail(format!("pod {pod_name}: {MAIN} exited {main_code} at {main_finished}"));
+        f.fail(format!(
+            "pod {pod_name}: {MAIN} exited {main_code} at {main_finished}"
+        ));
     }
     match sidecar.first_started_at() {
         Some(s) if s <= main_finished => f.note(format!(
             "pod {pod_name}: {SIDECAR} running since {s}, before {MAIN} exited"
         )),
-        other => f.fail(
-            format!("pod {pod_name}: {SIDECAR} started at {}, not before {MAIN} exited", fmt_time(other)),
-        ),
+        other => f.fail(format!(
+            "pod {pod_name}: {SIDECAR} started at {}, not before {MAIN} exited",
+            fmt_time(other)
+        )),
     }
-    let sidecar_end = sidecar.terminations().first().and_then(|e| termination(&e.kind));
+    let sidecar_end = sidecar
+        .terminations()
+        .first()
+        .and_then(|e| termination(&e.kind));
     match sidecar_end {
         Some((code, _, Some(finished))) if finished >= main_finished => f.note(format!(
             "pod {pod_name}: {SIDECAR} was still running when {MAIN} exited and was stopped afterwards: exit code {code} at {finished} ({:.0} s later){}",
@@ -112,7 +135,10 @@ pub fn judge_as_written(obs: &Observation) -> Judgement {
         let accepted: Vec<String> = obs.applied.iter().map(|o| o.to_string()).collect();
         return Judgement {
             outcome: Outcome::Holds,
-            evidence: vec![format!("the API server accepted the block as written: {}", accepted.join(", "))],
+            evidence: vec![format!(
+                "the API server accepted the block as written: {}",
+                accepted.join(", ")
+            )],
         };
     }
     let evidence = obs
@@ -120,11 +146,18 @@ pub fn judge_as_written(obs: &Observation) -> Judgement {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let attempt = if i == 0 { "as written" } else { "with only apiVersion corrected to batch/v1" };
+            let attempt = if i == 0 {
+                "as written"
+            } else {
+                "with only apiVersion corrected to batch/v1"
+            };
             format!("{attempt}: {} refused: {}", r.object, r.message)
         })
         .collect();
-    Judgement { outcome: Outcome::Rejected, evidence }
+    Judgement {
+        outcome: Outcome::Rejected,
+        evidence,
+    }
 }
 
 #[cfg(test)]
@@ -135,6 +168,9 @@ mod tests {
     fn fixing_the_api_version_changes_only_that_line() {
         let fixed = fix_api_version_only(crate::doc::JOB_AS_WRITTEN.text);
         assert!(fixed.starts_with("apiVersion: batch/v1\nkind: Job\n"));
-        assert_eq!(fixed.lines().count(), crate::doc::JOB_AS_WRITTEN.text.lines().count());
+        assert_eq!(
+            fixed.lines().count(),
+            crate::doc::JOB_AS_WRITTEN.text.lines().count()
+        );
     }
 }

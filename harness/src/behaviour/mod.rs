@@ -9,11 +9,11 @@
 //! found ([`Outcome`]). The expected outcome comes from the gate table
 //! ([`crate::gate::effect`]) via [`expected_outcome`]; the runner compares the two.
 
+pub mod evidence;
 mod job;
 mod ordering;
 mod ready;
 mod restart;
-pub mod evidence;
 
 use std::time::Duration;
 
@@ -112,7 +112,9 @@ pub struct Observation {
 impl Observation {
     /// The last object of a pod.
     pub fn pod(&self, name: &str) -> Option<&Pod> {
-        self.pods.iter().find(|p| p.metadata.name.as_deref() == Some(name))
+        self.pods
+            .iter()
+            .find(|p| p.metadata.name.as_deref() == Some(name))
     }
 
     /// A workload object by kind and name.
@@ -145,10 +147,18 @@ pub enum Scenario {
     },
     /// Apply one manifest, expecting refusal; then apply `retry` (the same text with
     /// only its first mistake corrected) to surface the next ones.
-    ExpectRejection { manifest: Manifest, retry: Option<fn(&str) -> String> },
+    ExpectRejection {
+        manifest: Manifest,
+        retry: Option<fn(&str) -> String>,
+    },
     /// Apply a pod, wait until all its containers run, then make each named container's
     /// process exit in turn, waiting after each for the container to be running again.
-    RestartInTurn { manifest: Manifest, pod: &'static str, containers: &'static [&'static str], window: Duration },
+    RestartInTurn {
+        manifest: Manifest,
+        pod: &'static str,
+        containers: &'static [&'static str],
+        window: Duration,
+    },
 }
 
 /// A claim of the page and how to check it.
@@ -257,7 +267,10 @@ const CATALOGUE: &[Behaviour] = &[
         section: "Jobs with sidecar containers",
         claims: &["apiVersion: v1\nkind: Job"],
         subject: Subject::DocumentationDefect,
-        scenario: Scenario::ExpectRejection { manifest: doc::JOB_AS_WRITTEN, retry: Some(job::fix_api_version_only) },
+        scenario: Scenario::ExpectRejection {
+            manifest: doc::JOB_AS_WRITTEN,
+            retry: Some(job::fix_api_version_only),
+        },
         judge: job::judge_as_written,
     },
 ];
@@ -271,7 +284,11 @@ mod tests {
     fn every_claim_is_quoted_from_the_page() {
         for b in catalogue() {
             for claim in b.claims {
-                assert!(doc::page_contains(claim), "{}: not in the page: {claim:?}", b.id);
+                assert!(
+                    doc::page_contains(claim),
+                    "{}: not in the page: {claim:?}",
+                    b.id
+                );
             }
         }
     }
@@ -289,9 +306,17 @@ mod tests {
         let job = by_id("job-completes").unwrap();
         let lint = by_id("job-example-as-written").unwrap();
         assert_eq!(expected_outcome(job, &GateEffect::Enabled), Outcome::Holds);
-        assert_eq!(expected_outcome(job, &GateEffect::Disabled), Outcome::SidecarIgnored);
-        assert_eq!(expected_outcome(lint, &GateEffect::Disabled), Outcome::Rejected);
-        let refused = GateEffect::ClusterRefused { why: "locked".into() };
+        assert_eq!(
+            expected_outcome(job, &GateEffect::Disabled),
+            Outcome::SidecarIgnored
+        );
+        assert_eq!(
+            expected_outcome(lint, &GateEffect::Disabled),
+            Outcome::Rejected
+        );
+        let refused = GateEffect::ClusterRefused {
+            why: "locked".into(),
+        };
         assert_eq!(expected_outcome(job, &refused), Outcome::ClusterRefused);
         assert_eq!(expected_outcome(lint, &refused), Outcome::ClusterRefused);
     }

@@ -1,7 +1,9 @@
 //! "start-ordering": the sidecar starts before the app; the init container after it
 //! waits until the sidecar is `started` (here: until its startup probe passed).
 
-use super::evidence::{fmt_time, sidecar_ignored, stuck_behind_init, termination, Findings, STUCK_WINDOW};
+use super::evidence::{
+    Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination,
+};
 use super::{Judgement, Observation, Outcome};
 use crate::observe::Recorder;
 use crate::timeline::{ContainerEventKind, ContainerRole};
@@ -33,7 +35,10 @@ pub fn judge(obs: &Observation) -> Judgement {
     }
     let mut f = Findings::default();
     let Some(pod) = obs.timeline.pods.get(POD) else {
-        return Judgement { outcome: Outcome::Violated, evidence: vec![format!("pod {POD} was never seen")] };
+        return Judgement {
+            outcome: Outcome::Violated,
+            evidence: vec![format!("pod {POD} was never seen")],
+        };
     };
     let delay: i64 = obs
         .pod(POD)
@@ -41,15 +46,26 @@ pub fn judge(obs: &Observation) -> Judgement {
         .and_then(|a| a.get(DELAY_ANNOTATION))
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
-    let (Some(sidecar), Some(next), Some(app)) = (pod.container(SIDECAR), pod.container(NEXT_INIT), pod.container(APP))
-    else {
-        return Judgement { outcome: Outcome::Violated, evidence: vec![format!("pod {POD}: containers missing")] };
+    let (Some(sidecar), Some(next), Some(app)) = (
+        pod.container(SIDECAR),
+        pod.container(NEXT_INIT),
+        pod.container(APP),
+    ) else {
+        return Judgement {
+            outcome: Outcome::Violated,
+            evidence: vec![format!("pod {POD}: containers missing")],
+        };
     };
-    f.check(sidecar.role == ContainerRole::Sidecar, format!("{SIDECAR} is a sidecar in the stored pod"));
+    f.check(
+        sidecar.role == ContainerRole::Sidecar,
+        format!("{SIDECAR} is a sidecar in the stored pod"),
+    );
 
     let sidecar_start = sidecar.first_started_at();
     let next_run = next.terminations().first().and_then(|e| match &e.kind {
-        ContainerEventKind::Terminated { message, .. } => termination(&e.kind).map(|t| (t, message.clone())),
+        ContainerEventKind::Terminated { message, .. } => {
+            termination(&e.kind).map(|t| (t, message.clone()))
+        }
         _ => None,
     });
     let app_start = app.first_started_at();
@@ -72,11 +88,17 @@ pub fn judge(obs: &Observation) -> Judgement {
                     message.as_deref().unwrap_or("")
                 ),
             );
-            f.check(*code == 0, format!("{NEXT_INIT} exited {code} at {}", fmt_time(*n_end)));
+            f.check(
+                *code == 0,
+                format!("{NEXT_INIT} exited {code} at {}", fmt_time(*n_end)),
+            );
         }
         _ => f.check(
             false,
-            format!("{SIDECAR} started at {} and {NEXT_INIT} ran to completion", fmt_time(sidecar_start)),
+            format!(
+                "{SIDECAR} started at {} and {NEXT_INIT} ran to completion",
+                fmt_time(sidecar_start)
+            ),
         ),
     }
 
@@ -86,7 +108,12 @@ pub fn judge(obs: &Observation) -> Judgement {
     let next_seen_running = next
         .events
         .iter()
-        .find(|e| matches!(e.kind, ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }))
+        .find(|e| {
+            matches!(
+                e.kind,
+                ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
+            )
+        })
         .map(|e| e.observed_at);
     match (started_flag, next_seen_running) {
         (Some(flag), Some(n)) => f.check(
@@ -105,19 +132,32 @@ pub fn judge(obs: &Observation) -> Judgement {
         .iter()
         .any(|e| matches!(e.kind, ContainerEventKind::Started { started: false }));
     if was_unstarted {
-        f.note(format!("{SIDECAR} was seen running with started=false before its probe passed"));
+        f.note(format!(
+            "{SIDECAR} was seen running with started=false before its probe passed"
+        ));
     }
 
     // 3. The app container started after the sidecar and after the init sequence.
     let next_end = next_run.as_ref().and_then(|((_, _, end), _)| *end);
     match (app_start, sidecar_start, next_end) {
         (Some(a), Some(s), Some(e)) => {
-            f.check(a >= s, format!("{APP} started at {a}, not before {SIDECAR} ({s})"));
-            f.check(a >= e, format!("{APP} started at {a}, not before {NEXT_INIT} finished ({e})"));
+            f.check(
+                a >= s,
+                format!("{APP} started at {a}, not before {SIDECAR} ({s})"),
+            );
+            f.check(
+                a >= e,
+                format!("{APP} started at {a}, not before {NEXT_INIT} finished ({e})"),
+            );
         }
         (a, s, e) => f.check(
             false,
-            format!("{APP} started at {}, {SIDECAR} at {}, {NEXT_INIT} finished at {}", fmt_time(a), fmt_time(s), fmt_time(e)),
+            format!(
+                "{APP} started at {}, {SIDECAR} at {}, {NEXT_INIT} finished at {}",
+                fmt_time(a),
+                fmt_time(s),
+                fmt_time(e)
+            ),
         ),
     }
     f.judgement()

@@ -1,7 +1,8 @@
 //! "deployment-ready": the page's Deployment shows 2/2 Ready, Running, 0 restarts.
 
 use super::evidence::{
-    ready_column, restarts_column, sidecar_ignored, status_column, stuck_behind_init, Findings, STUCK_WINDOW,
+    Findings, STUCK_WINDOW, ready_column, restarts_column, sidecar_ignored, status_column,
+    stuck_behind_init,
 };
 use super::{Judgement, Observation};
 use crate::observe::Recorder;
@@ -12,7 +13,11 @@ const REPLICAS: usize = 2;
 
 /// Settled when the replicas are all ready, or when the pods are held up by their init container.
 pub fn settled(rec: &Recorder) -> bool {
-    let live: Vec<_> = rec.pods().values().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
+    let live: Vec<_> = rec
+        .pods()
+        .values()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect();
     let all_ready = live.len() >= REPLICAS
         && live.iter().all(|p| {
             let (ready, total) = ready_column(p);
@@ -31,8 +36,18 @@ pub fn judge(obs: &Observation) -> Judgement {
         .object("Deployment", "myapp")
         .and_then(|d| d["spec"]["replicas"].as_u64())
         .unwrap_or(REPLICAS as u64) as usize;
-    let pods: Vec<_> = obs.pods.iter().filter(|p| p.metadata.deletion_timestamp.is_none()).collect();
-    f.check(pods.len() == desired, format!("{} pod(s) of the Deployment exist, {desired} desired", pods.len()));
+    let pods: Vec<_> = obs
+        .pods
+        .iter()
+        .filter(|p| p.metadata.deletion_timestamp.is_none())
+        .collect();
+    f.check(
+        pods.len() == desired,
+        format!(
+            "{} pod(s) of the Deployment exist, {desired} desired",
+            pods.len()
+        ),
+    );
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();
         let (ready, total) = ready_column(pod);
@@ -60,7 +75,8 @@ pub fn judge(obs: &Observation) -> Judgement {
                 );
             }
             f.check(
-                t.with_role(ContainerRole::Sidecar).any(|c| c.name == "logshipper"),
+                t.with_role(ContainerRole::Sidecar)
+                    .any(|c| c.name == "logshipper"),
                 format!("pod {name}: logshipper is a sidecar in the stored pod"),
             );
         }

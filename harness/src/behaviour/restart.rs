@@ -3,7 +3,7 @@
 
 use jiff::Timestamp;
 
-use super::evidence::{sidecar_ignored, Findings};
+use super::evidence::{Findings, sidecar_ignored};
 use super::{Judgement, Observation};
 use crate::timeline::{ContainerEventKind, ContainerTimeline};
 
@@ -21,7 +21,12 @@ fn disruptions(c: &ContainerTimeline, from: Timestamp, to: Option<Timestamp>) ->
     c.events
         .iter()
         .filter(|e| e.observed_at >= from && to.is_none_or(|to| e.observed_at < to))
-        .filter(|e| matches!(e.kind, ContainerEventKind::Terminated { .. } | ContainerEventKind::Restarted { .. }))
+        .filter(|e| {
+            matches!(
+                e.kind,
+                ContainerEventKind::Terminated { .. } | ContainerEventKind::Restarted { .. }
+            )
+        })
         .count()
 }
 
@@ -32,7 +37,10 @@ pub fn judge(obs: &Observation) -> Judgement {
     }
     let mut f = Findings::default();
     if obs.actions.is_empty() {
-        f.check(false, "no container was made to exit (the pod never ran)".into());
+        f.check(
+            false,
+            "no container was made to exit (the pod never ran)".into(),
+        );
     }
     for (i, action) in obs.actions.iter().enumerate() {
         let next = obs.actions.get(i + 1).map(|a| a.at);
@@ -41,7 +49,10 @@ pub fn judge(obs: &Observation) -> Judgement {
             continue;
         };
         let Some(target) = pod.container(&action.container) else {
-            f.check(false, format!("{}: no container {}", action.pod, action.container));
+            f.check(
+                false,
+                format!("{}: no container {}", action.pod, action.container),
+            );
             continue;
         };
         let before = id_at(target, action.at).map(str::to_string);
@@ -63,7 +74,13 @@ pub fn judge(obs: &Observation) -> Judgement {
                     short(e.container_id.as_deref())
                 ),
             ),
-            None => f.check(false, format!("after {} at {}: {} restarted", action.what, action.at, target.name)),
+            None => f.check(
+                false,
+                format!(
+                    "after {} at {}: {} restarted",
+                    action.what, action.at, target.name
+                ),
+            ),
         }
         let running_again = target.events.iter().any(|e| {
             e.observed_at >= action.at
@@ -72,11 +89,17 @@ pub fn judge(obs: &Observation) -> Judgement {
                 && e.container_id.is_some()
                 && e.container_id != before
         });
-        f.check(running_again, format!("{} was running again in a new container", target.name));
+        f.check(
+            running_again,
+            format!("{} was running again in a new container", target.name),
+        );
 
         for other in pod.containers.iter().filter(|c| c.name != target.name) {
             let id_before = id_at(other, action.at);
-            let id_after = next.map_or_else(|| other.container_ids().last().copied(), |n| id_at(other, n));
+            let id_after = next.map_or_else(
+                || other.container_ids().last().copied(),
+                |n| id_at(other, n),
+            );
             let hits = disruptions(other, action.at, next);
             f.check(
                 hits == 0 && id_before.is_some() && id_before == id_after,
@@ -89,12 +112,21 @@ pub fn judge(obs: &Observation) -> Judgement {
         }
     }
     // Each container restarted exactly once over the whole scenario: once per action on it.
-    if let Some(pod) = obs.actions.first().and_then(|a| obs.timeline.pods.get(&a.pod)) {
+    if let Some(pod) = obs
+        .actions
+        .first()
+        .and_then(|a| obs.timeline.pods.get(&a.pod))
+    {
         for c in &pod.containers {
             let acted = obs.actions.iter().filter(|a| a.container == c.name).count() as i32;
             f.check(
                 c.max_restarts() == acted,
-                format!("{} restartCount {} at the end ({} exit(s) caused)", c.name, c.max_restarts(), acted),
+                format!(
+                    "{} restartCount {} at the end ({} exit(s) caused)",
+                    c.name,
+                    c.max_restarts(),
+                    acted
+                ),
             );
         }
     }

@@ -12,10 +12,10 @@ use std::process::{Command, Stdio};
 use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 use crate::error::ClusterError;
-use crate::gate::{GateSetting, GATE_NAME};
+use crate::gate::{GATE_NAME, GateSetting};
 use crate::supply::step::tail;
 use crate::version::KubeVersion;
 
@@ -103,14 +103,18 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
         .as_object_mut()
         .ok_or_else(|| ClusterError::Other("kind-config.yaml is not a mapping".into()))?;
 
-    let nodes = obj.entry("nodes").or_insert_with(|| json!([{"role": "control-plane"}]));
+    let nodes = obj
+        .entry("nodes")
+        .or_insert_with(|| json!([{"role": "control-plane"}]));
     let Some(nodes) = nodes.as_array_mut() else {
-        return Err(ClusterError::Other("kind-config.yaml: nodes is not a list".into()));
+        return Err(ClusterError::Other(
+            "kind-config.yaml: nodes is not a list".into(),
+        ));
     };
     for node in nodes.iter_mut() {
-        let node = node
-            .as_object_mut()
-            .ok_or_else(|| ClusterError::Other("kind-config.yaml: a node is not a mapping".into()))?;
+        let node = node.as_object_mut().ok_or_else(|| {
+            ClusterError::Other("kind-config.yaml: a node is not a mapping".into())
+        })?;
         node.insert("image".into(), json!(spec.node_image));
         if let Some(mirror) = &spec.mirror {
             let mounts = node.entry("extraMounts").or_insert_with(|| json!([]));
@@ -138,11 +142,14 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
         );
     }
     if spec.host.lacks_sys_resource {
-        containerd_patches
-            .push("[plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n".into());
+        containerd_patches.push(
+            "[plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n".into(),
+        );
     }
     if !containerd_patches.is_empty() {
-        let patches = obj.entry("containerdConfigPatches").or_insert_with(|| json!([]));
+        let patches = obj
+            .entry("containerdConfigPatches")
+            .or_insert_with(|| json!([]));
         if let Some(patches) = patches.as_array_mut() {
             patches.extend(containerd_patches.into_iter().map(Value::String));
         }
@@ -150,7 +157,9 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
 
     // kubelet 1.35 and newer refuse to start on cgroup v1 unless told otherwise.
     if spec.host.cgroup_v1 && spec.version.minor >= 35 {
-        let patches = obj.entry("kubeadmConfigPatches").or_insert_with(|| json!([]));
+        let patches = obj
+            .entry("kubeadmConfigPatches")
+            .or_insert_with(|| json!([]));
         if let Some(patches) = patches.as_array_mut() {
             patches.push(Value::String(
                 "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nfailCgroupV1: false\n".into(),
@@ -158,7 +167,8 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
         }
     }
 
-    serde_saphyr::to_string(&config).map_err(|e| ClusterError::Other(format!("rendering kind config: {e}")))
+    serde_saphyr::to_string(&config)
+        .map_err(|e| ClusterError::Other(format!("rendering kind config: {e}")))
 }
 
 /// The name of a cluster: prefix, version, gate and a run-specific suffix, short enough
@@ -180,13 +190,18 @@ pub fn create(
     let log = std::fs::File::create(log_path)
         .map_err(|e| ClusterError::Other(format!("{}: {e}", log_path.display())))?;
     let status = Command::new(kind)
-        .args(["create", "cluster", "--name", &spec.name, "--wait", "3m", "--retain"])
+        .args([
+            "create", "cluster", "--name", &spec.name, "--wait", "3m", "--retain",
+        ])
         .arg("--config")
         .arg(config_path)
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| ClusterError::Other(e.to_string()))?)
+        .stdout(
+            log.try_clone()
+                .map_err(|e| ClusterError::Other(e.to_string()))?,
+        )
         .stderr(log)
         .status()
         .map_err(|e| ClusterError::Other(format!("running {}: {e}", kind.display())))?;
@@ -204,7 +219,9 @@ pub fn create(
 /// Runs `kind delete cluster`. Refuses names without the harness's prefix.
 pub fn delete(kind: &Path, name: &str) -> Result<(), ClusterError> {
     if !name.starts_with(NAME_PREFIX) {
-        return Err(ClusterError::Other(format!("refusing to delete {name}: not a cluster of the harness")));
+        return Err(ClusterError::Other(format!(
+            "refusing to delete {name}: not a cluster of the harness"
+        )));
     }
     let out = Command::new(kind)
         .args(["delete", "cluster", "--name", name])
@@ -251,7 +268,12 @@ pub fn owned_clusters() -> Vec<String> {
 /// Whether the node container of `name` is running.
 pub fn is_running(name: &str) -> bool {
     Command::new("docker")
-        .args(["inspect", "--format", "{{.State.Running}}", &format!("{name}-control-plane")])
+        .args([
+            "inspect",
+            "--format",
+            "{{.State.Running}}",
+            &format!("{name}-control-plane"),
+        ])
         .output()
         .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "true")
 }
@@ -338,8 +360,14 @@ mod tests {
         serde_saphyr::from_str(&render_config(DEFAULT_TEMPLATE, s).unwrap()).unwrap()
     }
 
-    const V1_HOST: HostFacts = HostFacts { cgroup_v1: true, lacks_sys_resource: true };
-    const V2_HOST: HostFacts = HostFacts { cgroup_v1: false, lacks_sys_resource: false };
+    const V1_HOST: HostFacts = HostFacts {
+        cgroup_v1: true,
+        lacks_sys_resource: true,
+    };
+    const V2_HOST: HostFacts = HostFacts {
+        cgroup_v1: false,
+        lacks_sys_resource: false,
+    };
 
     #[test]
     fn gate_is_only_written_when_asked() {
@@ -355,8 +383,17 @@ mod tests {
     fn host_fixes_follow_the_host() {
         let fixed = render(&spec("1.37.2", GateSetting::Default, V1_HOST));
         let patches = fixed["containerdConfigPatches"].as_array().unwrap();
-        assert!(patches.iter().any(|p| p.as_str().unwrap().contains("restrict_oom_score_adj = true")));
-        assert!(fixed["kubeadmConfigPatches"][0].as_str().unwrap().contains("failCgroupV1: false"));
+        assert!(patches.iter().any(|p| {
+            p.as_str()
+                .unwrap()
+                .contains("restrict_oom_score_adj = true")
+        }));
+        assert!(
+            fixed["kubeadmConfigPatches"][0]
+                .as_str()
+                .unwrap()
+                .contains("failCgroupV1: false")
+        );
 
         let plain = render(&spec("1.37.2", GateSetting::Default, V2_HOST));
         let patches = plain["containerdConfigPatches"].as_array().unwrap();
@@ -373,7 +410,10 @@ mod tests {
         let c = render(&spec("1.32.2", GateSetting::Default, V2_HOST));
         assert_eq!(c["kind"], json!("Cluster"));
         assert_eq!(c["nodes"][0]["image"], json!("sidecar-conformance/node:vX"));
-        assert_eq!(c["nodes"][0]["extraMounts"][0]["containerPath"], json!("/etc/containerd/certs.d"));
+        assert_eq!(
+            c["nodes"][0]["extraMounts"][0]["containerPath"],
+            json!("/etc/containerd/certs.d")
+        );
     }
 
     #[test]

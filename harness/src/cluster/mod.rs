@@ -67,7 +67,10 @@ impl Cluster {
     pub async fn from_kubeconfig(path: &Path, gate: GateSetting) -> Result<Cluster, ClusterError> {
         let (_, server_version) = client_for(path).await?;
         let version = parse_server_version(&server_version).ok_or_else(|| {
-            ClusterError::Other(format!("{}: cannot read a 1.MINOR.PATCH version from the server's {server_version:?}", path.display()))
+            ClusterError::Other(format!(
+                "{}: cannot read a 1.MINOR.PATCH version from the server's {server_version:?}",
+                path.display()
+            ))
         })?;
         Ok(Cluster {
             name: format!("kubeconfig-{}", version.slug()),
@@ -89,13 +92,18 @@ pub fn parse_server_version(git_version: &str) -> Option<KubeVersion> {
 /// A client from a kubeconfig file, and the server's `gitVersion`; fails with
 /// [`ClusterError::Unreachable`] when the API server does not answer within 20 s.
 pub async fn client_for(kubeconfig: &Path) -> Result<(Client, String), ClusterError> {
-    let unreachable = |detail: String| ClusterError::Unreachable { kubeconfig: kubeconfig.to_path_buf(), detail };
-    let kc = Kubeconfig::read_from(kubeconfig).map_err(|e| unreachable(format!("reading the kubeconfig: {e}")))?;
+    let unreachable = |detail: String| ClusterError::Unreachable {
+        kubeconfig: kubeconfig.to_path_buf(),
+        detail,
+    };
+    let kc = Kubeconfig::read_from(kubeconfig)
+        .map_err(|e| unreachable(format!("reading the kubeconfig: {e}")))?;
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .map_err(|e| unreachable(format!("loading the kubeconfig: {e}")))?;
     let server = config.cluster_url.to_string();
-    let client = Client::try_from(config).map_err(|e| unreachable(format!("building a client: {e}")))?;
+    let client =
+        Client::try_from(config).map_err(|e| unreachable(format!("building a client: {e}")))?;
     match tokio::time::timeout(Duration::from_secs(20), client.apiserver_version()).await {
         Ok(Ok(info)) => Ok((client, info.git_version)),
         Ok(Err(e)) => Err(unreachable(format!("{server} answered with an error: {e}"))),
@@ -127,10 +135,19 @@ pub struct CreateFailure {
 impl KindProvider {
     /// Creates (or, with `reuse`, finds) the cluster of `spec`. A failed creation
     /// leaves nothing behind.
-    pub fn create(&self, spec: &kind::ClusterSpec, keep: bool, reuse: bool) -> Result<Cluster, Box<CreateFailure>> {
+    pub fn create(
+        &self,
+        spec: &kind::ClusterSpec,
+        keep: bool,
+        reuse: bool,
+    ) -> Result<Cluster, Box<CreateFailure>> {
         let started = Instant::now();
         let fail = |error: ClusterError, gate_lines: Vec<String>| {
-            Box::new(CreateFailure { error, gate_lines, elapsed: started.elapsed() })
+            Box::new(CreateFailure {
+                error,
+                gate_lines,
+                elapsed: started.elapsed(),
+            })
         };
         if reuse {
             if let Some(record) = kind::find_reusable(&self.cache, spec) {
@@ -145,18 +162,30 @@ impl KindProvider {
             }
         }
         let dir = self.run_dir.join("clusters").join(&spec.name);
-        std::fs::create_dir_all(&dir).map_err(|e| fail(ClusterError::Other(format!("{}: {e}", dir.display())), vec![]))?;
+        std::fs::create_dir_all(&dir).map_err(|e| {
+            fail(
+                ClusterError::Other(format!("{}: {e}", dir.display())),
+                vec![],
+            )
+        })?;
         if let Some(mirror) = &spec.mirror {
-            mirror
-                .write_hosts_toml()
-                .map_err(|e| fail(ClusterError::Other(format!("{}: {e}", mirror.certs_dir.display())), vec![]))?;
+            mirror.write_hosts_toml().map_err(|e| {
+                fail(
+                    ClusterError::Other(format!("{}: {e}", mirror.certs_dir.display())),
+                    vec![],
+                )
+            })?;
         }
         let config = kind::render_config(&self.template, spec).map_err(|e| fail(e, vec![]))?;
         let config_path = dir.join("kind-config.yaml");
         let kubeconfig = dir.join("kubeconfig");
-        std::fs::write(&config_path, config).map_err(|e| fail(ClusterError::Other(e.to_string()), vec![]))?;
+        std::fs::write(&config_path, config)
+            .map_err(|e| fail(ClusterError::Other(e.to_string()), vec![]))?;
         // Own the cluster before it exists: Ctrl-C during creation must delete it too.
-        let guard = Owned::new(Resource::KindCluster { kind: self.kind.clone(), name: spec.name.clone() });
+        let guard = Owned::new(Resource::KindCluster {
+            kind: self.kind.clone(),
+            name: spec.name.clone(),
+        });
         let record = kind::ClusterRecord {
             spec: spec.clone(),
             kubeconfig: kubeconfig.clone(),
@@ -164,7 +193,13 @@ impl KindProvider {
             keep,
         };
         let _ = kind::write_record(&self.cache, &record);
-        if let Err(error) = kind::create(&self.kind, spec, &config_path, &kubeconfig, &dir.join("kind-create.log")) {
+        if let Err(error) = kind::create(
+            &self.kind,
+            spec,
+            &config_path,
+            &kubeconfig,
+            &dir.join("kind-create.log"),
+        ) {
             let gate_lines = kubelet_gate_lines(&spec.name);
             drop(guard);
             let _ = std::fs::remove_file(kind::record_path(&self.cache, &spec.name));
@@ -188,7 +223,16 @@ impl KindProvider {
 /// The kubelet's log lines about feature gates on a (failed) node, newest last.
 fn kubelet_gate_lines(name: &str) -> Vec<String> {
     let out = Command::new("docker")
-        .args(["exec", &format!("{name}-control-plane"), "journalctl", "-u", "kubelet", "--no-pager", "-o", "cat"])
+        .args([
+            "exec",
+            &format!("{name}-control-plane"),
+            "journalctl",
+            "-u",
+            "kubelet",
+            "--no-pager",
+            "-o",
+            "cat",
+        ])
         .output();
     let Ok(out) = out else { return vec![] };
     let mut lines: Vec<String> = String::from_utf8_lossy(&out.stdout)
@@ -209,7 +253,10 @@ mod tests {
     fn reads_server_versions_of_distributions() {
         assert_eq!(parse_server_version("v1.32.2"), "1.32.2".parse().ok());
         assert_eq!(parse_server_version("v1.30.4+k3s1"), "1.30.4".parse().ok());
-        assert_eq!(parse_server_version("v1.31.1-gke.1146000"), "1.31.1".parse().ok());
+        assert_eq!(
+            parse_server_version("v1.31.1-gke.1146000"),
+            "1.31.1".parse().ok()
+        );
         assert_eq!(parse_server_version("garbage"), None);
     }
 }

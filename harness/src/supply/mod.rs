@@ -20,8 +20,8 @@ use serde::Serialize;
 
 use crate::error::SupplyError;
 use crate::progress::Progress;
-use crate::version::{KubeVersion, KIND_VERSION};
-use step::{Output, Step, StepOutcome, StepRunner, LABEL_ARG};
+use crate::version::{KIND_VERSION, KubeVersion};
+use step::{LABEL_ARG, Output, Step, StepOutcome, StepRunner};
 
 /// Versions of what goes into a node image, as kind v0.33.0's base image pins them
 /// (`images/base/Dockerfile`), except crictl: v1.36.0 is not served by the Go proxy
@@ -41,7 +41,14 @@ const PINNED_NODE_IMAGES: &[(&str, &str)] = &[(
 )];
 
 /// Packages the builds need on a Debian host.
-const HOST_PACKAGES: &[&str] = &["debootstrap", "libseccomp-dev", "pkg-config", "gcc", "libc6-dev", "jq"];
+const HOST_PACKAGES: &[&str] = &[
+    "debootstrap",
+    "libseccomp-dev",
+    "pkg-config",
+    "gcc",
+    "libc6-dev",
+    "jq",
+];
 
 /// Free space a build needs on the cache's file system (Go's caches alone grow to
 /// ~12 GiB for the first version).
@@ -117,9 +124,33 @@ impl Supply {
             progress: progress.clone(),
             // The go command must not switch toolchains behind our back: a module's
             // `toolchain` line would make it download another Go.
-            env: vec![("GOTOOLCHAIN".into(), std::env::var("GOTOOLCHAIN").unwrap_or_else(|_| "local".into()))],
+            env: vec![(
+                "GOTOOLCHAIN".into(),
+                std::env::var("GOTOOLCHAIN").unwrap_or_else(|_| "local".into()),
+            )],
         };
-        Ok(Supply { cache, runner, progress })
+        Ok(Supply {
+            cache,
+            runner,
+            progress,
+        })
+    }
+
+    /// Refuses, before anything is installed or built, versions the Go module proxy does
+    /// not list (a typo, or a release that does not exist).
+    pub fn check_versions(&self, versions: &[KubeVersion]) -> Result<(), SupplyError> {
+        let needs_build: Vec<&KubeVersion> = versions
+            .iter()
+            .filter(|v| !PINNED_NODE_IMAGES.iter().any(|(p, _)| *p == v.to_string()))
+            .collect();
+        if needs_build.is_empty() {
+            return Ok(());
+        }
+        let go = self.require_go()?;
+        for v in needs_build {
+            self.check_version_is_served(&go, *v)?;
+        }
+        Ok(())
     }
 
     /// Makes a Docker engine answer: installs and starts one on Debian as root, with the
@@ -131,12 +162,15 @@ impl Supply {
         if which("docker").is_none() && !is_debian_root() {
             return Err(SupplyError::Missing {
                 what: "no docker command and no Docker engine".into(),
-                hint: "install Docker (https://docs.docker.com/engine/install/) and start it".into(),
+                hint: "install Docker (https://docs.docker.com/engine/install/) and start it"
+                    .into(),
             });
         }
-        self.progress.say("no Docker engine answers: setting one up");
+        self.progress
+            .say("no Docker engine answers: setting one up");
         let log = self.runner.logs_dir.join("engine.log");
-        std::fs::create_dir_all(&self.runner.logs_dir).map_err(|e| SupplyError::io(&self.runner.logs_dir, e))?;
+        std::fs::create_dir_all(&self.runner.logs_dir)
+            .map_err(|e| SupplyError::io(&self.runner.logs_dir, e))?;
         let script = self.runner.scripts_dir.join("engine.sh");
         let status = Command::new("bash")
             .arg(&script)
@@ -162,17 +196,23 @@ impl Supply {
     /// The kind binary: `kind` on PATH when it is [`KIND_VERSION`], else built into the cache.
     pub fn ensure_kind(&self) -> Result<PathBuf, SupplyError> {
         if let Some(path) = which("kind") {
-            if command_output(&path, &["version"]).is_some_and(|v| v.contains(&format!("kind {KIND_VERSION} "))) {
+            if command_output(&path, &["version"])
+                .is_some_and(|v| v.contains(&format!("kind {KIND_VERSION} ")))
+            {
                 return Ok(path);
             }
         }
-        let bin_dir = self.cache.join("tools").join(format!("kind-{KIND_VERSION}"));
+        let bin_dir = self
+            .cache
+            .join("tools")
+            .join(format!("kind-{KIND_VERSION}"));
         let kind = bin_dir.join("kind");
         if kind.is_file() {
             return Ok(kind);
         }
         let go = self.require_go()?;
-        self.progress.say(format!("building kind {KIND_VERSION} (go install)"));
+        self.progress
+            .say(format!("building kind {KIND_VERSION} (go install)"));
         let staging = bin_dir.with_extension("partial");
         let _ = std::fs::remove_dir_all(&staging);
         let out = Command::new(&go)
@@ -244,7 +284,11 @@ impl Supply {
         let bin_step = Step {
             name: format!("kubernetes binaries {}", version.tag()),
             script: "k8s-binaries.sh",
-            args: vec![version.tag(), bin.display().to_string(), self.work_dir(&format!("k8s-{}", version.tag()))],
+            args: vec![
+                version.tag(),
+                bin.display().to_string(),
+                self.work_dir(&format!("k8s-{}", version.tag())),
+            ],
             inputs: vec![],
             output: Output::Dir(bin.clone()),
         };
@@ -264,7 +308,11 @@ impl Supply {
         let etcd_step = Step {
             name: format!("etcd {etcd_version}"),
             script: "etcd.sh",
-            args: vec![etcd_version.clone(), etcd.display().to_string(), self.work_dir(&format!("etcd-{etcd_version}"))],
+            args: vec![
+                etcd_version.clone(),
+                etcd.display().to_string(),
+                self.work_dir(&format!("etcd-{etcd_version}")),
+            ],
             inputs: vec![],
             output: Output::Dir(etcd.clone()),
         };
@@ -294,14 +342,21 @@ impl Supply {
                 k8s_src.display().to_string(),
                 self.work_dir(&format!("node-{}", version.tag())),
             ],
-            inputs: vec![base_step.key(), bin_step.key(), etcd_step.key(), coredns_step.key()],
+            inputs: vec![
+                base_step.key(),
+                bin_step.key(),
+                etcd_step.key(),
+                coredns_step.key(),
+            ],
             output: Output::Image(tag.clone()),
         };
         self.run(&node_step)?;
         Ok(NodeImage {
             version,
             image: tag,
-            origin: ImageOrigin::BuiltHere { key: node_step.key() },
+            origin: ImageOrigin::BuiltHere {
+                key: node_step.key(),
+            },
         })
     }
 
@@ -326,11 +381,16 @@ impl Supply {
         self.run(&Step {
             name: "alpine stand-in image".into(),
             script: "alpine-standin.sh",
-            args: vec![alpine.clone(), LABEL_ARG.into(), self.work_dir("alpine-standin")],
+            args: vec![
+                alpine.clone(),
+                LABEL_ARG.into(),
+                self.work_dir("alpine-standin"),
+            ],
             inputs: vec![],
             output: Output::Image(alpine.clone()),
         })?;
-        let content = image_label(&alpine, "io.sidecar-conformance.content").unwrap_or_else(|| "busybox".into());
+        let content = image_label(&alpine, "io.sidecar-conformance.content")
+            .unwrap_or_else(|| "busybox".into());
         Ok(WorkloadImages {
             registry_image,
             stand_ins: vec![StandIn {
@@ -343,7 +403,7 @@ impl Supply {
     }
 
     fn run(&self, step: &Step) -> Result<StepOutcome, SupplyError> {
-        if !step_is_cached(step) {
+        if !step.is_cached() {
             self.check_disk_space()?;
         }
         let outcome = self.runner.run(step)?;
@@ -378,7 +438,10 @@ impl Supply {
             return Ok(());
         }
         Err(SupplyError::Missing {
-            what: format!("host packages missing: {}", String::from_utf8_lossy(&out.stderr).trim()),
+            what: format!(
+                "host packages missing: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ),
             hint: format!("on Debian: apt-get install {}", HOST_PACKAGES.join(" ")),
         })
     }
@@ -392,7 +455,8 @@ impl Supply {
 
     /// Refuses a version the Go module proxy does not list before any build starts.
     fn check_version_is_served(&self, go: &Path, version: KubeVersion) -> Result<(), SupplyError> {
-        let Some(listed) = command_output(go, &["list", "-m", "-versions", "k8s.io/kubernetes"]) else {
+        let Some(listed) = command_output(go, &["list", "-m", "-versions", "k8s.io/kubernetes"])
+        else {
             // The proxy did not answer the listing: let the build say what fails.
             return Ok(());
         };
@@ -401,11 +465,18 @@ impl Supply {
             return Ok(());
         }
         let prefix = format!("v1.{}.", version.minor);
-        let same_minor: Vec<&str> = listed.split_whitespace().filter(|v| v.starts_with(&prefix)).collect();
+        let same_minor: Vec<&str> = listed
+            .split_whitespace()
+            .filter(|v| v.starts_with(&prefix))
+            .collect();
         Err(SupplyError::UnknownVersion {
             version: version.to_string(),
             minor: version.minor,
-            listed: if same_minor.is_empty() { "none".into() } else { same_minor.join(" ") },
+            listed: if same_minor.is_empty() {
+                "none".into()
+            } else {
+                same_minor.join(" ")
+            },
         })
     }
 
@@ -422,14 +493,25 @@ impl Supply {
             _ => Err(SupplyError::StepFailed {
                 step: format!("go mod download {module}"),
                 log: PathBuf::from("(stdout)"),
-                tail: format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)),
+                tail: format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&out.stdout),
+                    String::from_utf8_lossy(&out.stderr)
+                ),
             }),
         }
     }
 
     fn try_pull_pinned(&self, version: KubeVersion) -> Option<NodeImage> {
-        let (_, reference) = PINNED_NODE_IMAGES.iter().find(|(v, _)| *v == version.to_string())?;
-        if command_output(Path::new("docker"), &["image", "inspect", "--format", "{{.Id}}", reference]).is_none() {
+        let (_, reference) = PINNED_NODE_IMAGES
+            .iter()
+            .find(|(v, _)| *v == version.to_string())?;
+        if command_output(
+            Path::new("docker"),
+            &["image", "inspect", "--format", "{{.Id}}", reference],
+        )
+        .is_none()
+        {
             self.progress.say(format!("pulling {reference}"));
             let pulled = Command::new("docker")
                 .args(["pull", "-q", reference])
@@ -438,14 +520,17 @@ impl Supply {
                 .status()
                 .is_ok_and(|s| s.success());
             if !pulled {
-                self.progress.say("no registry answers: building the node image here instead");
+                self.progress
+                    .say("no registry answers: building the node image here instead");
                 return None;
             }
         }
         Some(NodeImage {
             version,
             image: reference.to_string(),
-            origin: ImageOrigin::Pulled { reference: reference.to_string() },
+            origin: ImageOrigin::Pulled {
+                reference: reference.to_string(),
+            },
         })
     }
 
@@ -486,17 +571,12 @@ impl Supply {
     }
 }
 
-fn step_is_cached(step: &Step) -> bool {
-    let key = step.key();
-    match &step.output {
-        Output::Dir(dir) => std::fs::read_to_string(dir.join(".key")).is_ok_and(|k| k.trim() == key),
-        Output::Image(tag) => step::image_key(tag).as_deref() == Some(key.as_str()),
-    }
-}
-
 fn missing_image(version: KubeVersion, what: &str, images: &[String]) -> SupplyError {
     SupplyError::StepFailed {
-        step: format!("kubeadm config images list --kubernetes-version {}", version.tag()),
+        step: format!(
+            "kubeadm config images list --kubernetes-version {}",
+            version.tag()
+        ),
         log: PathBuf::from("(stdout)"),
         tail: format!("no {what} image in: {}", images.join(", ")),
     }
@@ -504,19 +584,34 @@ fn missing_image(version: KubeVersion, what: &str, images: &[String]) -> SupplyE
 
 /// The images `kubeadm config images list` names for `version`.
 fn kubeadm_images(kubeadm: &Path, version: KubeVersion) -> Result<Vec<String>, SupplyError> {
-    command_output(kubeadm, &["config", "images", "list", "--kubernetes-version", &version.tag()])
-        .map(|out| out.lines().map(str::to_string).collect())
-        .ok_or_else(|| SupplyError::StepFailed {
-            step: format!("{} config images list", kubeadm.display()),
-            log: PathBuf::from("(stderr)"),
-            tail: "kubeadm failed to list its images".into(),
-        })
+    command_output(
+        kubeadm,
+        &[
+            "config",
+            "images",
+            "list",
+            "--kubernetes-version",
+            &version.tag(),
+        ],
+    )
+    .map(|out| out.lines().map(str::to_string).collect())
+    .ok_or_else(|| SupplyError::StepFailed {
+        step: format!("{} config images list", kubeadm.display()),
+        log: PathBuf::from("(stderr)"),
+        tail: "kubeadm failed to list its images".into(),
+    })
 }
 
 fn image_label(image: &str, label: &str) -> Option<String> {
     command_output(
         Path::new("docker"),
-        &["image", "inspect", "--format", &format!("{{{{ index .Config.Labels \"{label}\" }}}}"), image],
+        &[
+            "image",
+            "inspect",
+            "--format",
+            &format!("{{{{ index .Config.Labels \"{label}\" }}}}"),
+            image,
+        ],
     )
     .map(|s| s.trim().to_string())
 }
@@ -543,7 +638,9 @@ pub fn command_output(program: &Path, args: &[&str]) -> Option<String> {
         .stderr(Stdio::null())
         .output()
         .ok()?;
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// The first `name` on PATH.

@@ -10,16 +10,31 @@ use crate::error::SupplyError;
 /// (file name, text) of every script.
 const SCRIPTS: &[(&str, &str)] = &[
     ("engine.sh", include_str!("../../supply/engine.sh")),
-    ("host-packages.sh", include_str!("../../supply/host-packages.sh")),
+    (
+        "host-packages.sh",
+        include_str!("../../supply/host-packages.sh"),
+    ),
     ("rootfs.sh", include_str!("../../supply/rootfs.sh")),
-    ("node-components.sh", include_str!("../../supply/node-components.sh")),
+    (
+        "node-components.sh",
+        include_str!("../../supply/node-components.sh"),
+    ),
     ("base-image.sh", include_str!("../../supply/base-image.sh")),
-    ("k8s-binaries.sh", include_str!("../../supply/k8s-binaries.sh")),
+    (
+        "k8s-binaries.sh",
+        include_str!("../../supply/k8s-binaries.sh"),
+    ),
     ("etcd.sh", include_str!("../../supply/etcd.sh")),
     ("coredns.sh", include_str!("../../supply/coredns.sh")),
     ("node-image.sh", include_str!("../../supply/node-image.sh")),
-    ("registry-image.sh", include_str!("../../supply/registry-image.sh")),
-    ("alpine-standin.sh", include_str!("../../supply/alpine-standin.sh")),
+    (
+        "registry-image.sh",
+        include_str!("../../supply/registry-image.sh"),
+    ),
+    (
+        "alpine-standin.sh",
+        include_str!("../../supply/alpine-standin.sh"),
+    ),
 ];
 
 /// The text of a script; panics on a name that is not in [`SCRIPTS`] (a programming error).

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::error::SupplyError;
-use crate::progress::{human, Progress};
+use crate::progress::{Progress, human};
 
 /// The label every image built by the harness carries, holding its step key.
 pub const KEY_LABEL: &str = "io.sidecar-conformance.key";
@@ -59,6 +59,9 @@ pub enum StepOutcome {
     Built(Duration),
 }
 
+/// How often a silent step says it is still running.
+const HEARTBEAT: Duration = Duration::from_secs(60);
+
 /// Placeholder in [`Step::args`] replaced by `LABEL_KEY=KEY` when the step runs.
 pub const LABEL_ARG: &str = "{label}";
 
@@ -73,6 +76,11 @@ impl Step {
         }
         let digest = h.finalize();
         digest.iter().take(8).map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether the step's output exists with its current key.
+    pub fn is_cached(&self) -> bool {
+        self.is_done(&self.key())
     }
 
     fn is_done(&self, key: &str) -> bool {
@@ -129,14 +137,26 @@ impl StepRunner {
             }
         }
         fs::create_dir_all(&self.logs_dir).map_err(|e| SupplyError::io(&self.logs_dir, e))?;
-        let log_path = self.logs_dir.join(format!("{}.log", step.name.replace([' ', '/'], "-")));
-        self.progress.say(format!("{}: building (log: {})", step.name, log_path.display()));
+        let log_path = self
+            .logs_dir
+            .join(format!("{}.log", step.name.replace([' ', '/'], "-")));
+        self.progress.say(format!(
+            "{}: building (log: {})",
+            step.name,
+            log_path.display()
+        ));
         let started = Instant::now();
         let label = format!("{KEY_LABEL}={key}");
         let args: Vec<String> = step
             .args
             .iter()
-            .map(|a| if a == LABEL_ARG { label.clone() } else { a.clone() })
+            .map(|a| {
+                if a == LABEL_ARG {
+                    label.clone()
+                } else {
+                    a.clone()
+                }
+            })
             .collect();
         let status = self.run_logged(step, &args, &log_path)?;
         if !status {
@@ -157,18 +177,26 @@ impl StepRunner {
                     return Err(SupplyError::StepFailed {
                         step: step.name.clone(),
                         log: log_path.clone(),
-                        tail: format!("the script succeeded but image {tag} does not carry {label}"),
+                        tail: format!(
+                            "the script succeeded but image {tag} does not carry {label}"
+                        ),
                     });
                 }
             }
         }
         let took = started.elapsed();
-        self.progress.say(format!("{}: built in {}", step.name, human(took)));
+        self.progress
+            .say(format!("{}: built in {}", step.name, human(took)));
         Ok(StepOutcome::Built(took))
     }
 
     /// Runs the script with stdout and stderr into the log, echoing progress lines.
-    fn run_logged(&self, step: &Step, args: &[String], log_path: &Path) -> Result<bool, SupplyError> {
+    fn run_logged(
+        &self,
+        step: &Step,
+        args: &[String],
+        log_path: &Path,
+    ) -> Result<bool, SupplyError> {
         let script = self.scripts_dir.join(step.script);
         let mut log = fs::File::create(log_path).map_err(|e| SupplyError::io(log_path, e))?;
         let _ = writeln!(log, "# {} {}", script.display(), args.join(" "));
@@ -178,10 +206,31 @@ impl StepRunner {
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(writer.try_clone().map_err(|e| SupplyError::io(log_path, e))?)
+            .stdout(
+                writer
+                    .try_clone()
+                    .map_err(|e| SupplyError::io(log_path, e))?,
+            )
             .stderr(writer)
             .spawn()
             .map_err(|e| SupplyError::io(&script, e))?;
+        // A heartbeat for steps that print nothing for minutes (a Go build of kubelet).
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let heartbeat = {
+            let progress = self.progress.clone();
+            let name = step.name.clone();
+            let started = Instant::now();
+            std::thread::spawn(move || {
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(HEARTBEAT)
+                {
+                    progress.say(format!(
+                        "{name}: still running ({})",
+                        human(started.elapsed())
+                    ));
+                }
+            })
+        };
         // The pipe's write ends now belong to the child only: reading ends at its exit.
         for line in BufReader::new(reader).lines() {
             let Ok(line) = line else { break };
@@ -191,6 +240,8 @@ impl StepRunner {
             }
         }
         let status = child.wait().map_err(|e| SupplyError::io(&script, e))?;
+        let _ = stop.send(());
+        let _ = heartbeat.join();
         let _ = writeln!(log, "# exit: {status}");
         Ok(status.success())
     }

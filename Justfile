@@ -1,0 +1,34 @@
+# Recipes for people who have `just` (cargo install just). Each wraps ./conformance,
+# which works without it.
+
+# Check the page's behaviours on a kind cluster (default: Kubernetes 1.37.2).
+run *ARGS:
+    ./conformance run {{ARGS}}
+
+# The whole test suite: unit, replay, CLI and e2e tests on kind clusters.
+test *ARGS:
+    ./conformance test {{ARGS}}
+
+# Tests that need no cluster.
+unit *ARGS:
+    ./conformance unit {{ARGS}}
+
+# cargo fmt --check and clippy with warnings as errors.
+lint:
+    ./conformance lint
+
+# Build (or find cached) node images for these versions, e.g. `just supply 1.32.2`.
+supply *VERSIONS:
+    ./conformance supply {{VERSIONS}}
+
+# What is present on this machine and what is missing.
+doctor:
+    ./conformance doctor
+
+# Delete leftover clusters and registries of earlier runs (`just prune --all`: kept ones too).
+prune *ARGS:
+    ./conformance prune {{ARGS}}
+
+# The version x gate matrix the e2e tests use, as one `run` with a report.
+matrix:
+    ./conformance run --cluster 1.37.2:default --cluster 1.37.2:off --cluster 1.32.2:on --cluster 1.32.2:off

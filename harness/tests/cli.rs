@@ -1,0 +1,114 @@
+//! The command line, driven as a user would (assert_cmd). None of these needs a cluster:
+//! they check that bad input is refused early, clearly, and without side effects.
+
+use std::io::Write;
+
+use assert_cmd::Command;
+
+fn cli() -> Command {
+    let mut c = Command::cargo_bin("sidecar-conformance").expect("binary");
+    // Never touch the user's cache or leave runs in the repository.
+    let tmp = std::env::temp_dir().join(format!("sc-cli-test-{}", std::process::id()));
+    c.env("SIDECAR_CONFORMANCE_CACHE", tmp.join("cache"))
+        .current_dir(std::env::temp_dir());
+    c
+}
+
+fn stderr_of(c: &mut Command) -> (i32, String) {
+    let out = c.output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn malformed_versions_are_refused_before_anything_runs() {
+    for bad in ["1.x.2", "1.32", "latest", "2.0.0"] {
+        let (code, err) = stderr_of(cli().args(["run", "--cluster", bad]));
+        assert_eq!(code, 2, "{bad}: {err}");
+        assert!(err.contains("malformed Kubernetes version"), "{bad}: {err}");
+    }
+}
+
+#[test]
+fn versions_the_pinned_kind_cannot_run_are_refused() {
+    let (code, err) = stderr_of(cli().args(["run", "--cluster", "1.38.0"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("newer than kind v0.33.0 can run"), "{err}");
+    let (code, err) = stderr_of(cli().args(["supply", "-k", "1.27.3"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("SidecarContainers feature did not exist yet"),
+        "{err}"
+    );
+}
+
+#[test]
+fn unknown_gate_settings_and_behaviours_are_refused() {
+    let (code, err) = stderr_of(cli().args(["run", "--cluster", "1.32.2:maybe"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("expected default, on or off"), "{err}");
+    let (code, err) = stderr_of(cli().args(["run", "--behaviour", "flying"]));
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("unknown behaviour \"flying\"") && err.contains("deployment-ready"),
+        "{err}"
+    );
+}
+
+#[test]
+fn behaviours_are_listed_with_their_claims() {
+    let out = cli()
+        .arg("behaviours")
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8(out).unwrap();
+    for id in [
+        "deployment-ready",
+        "job-completes",
+        "start-ordering",
+        "restart-independence",
+        "job-example-as-written",
+    ] {
+        assert!(text.contains(id), "{id} missing from:\n{text}");
+    }
+    assert!(text.contains("> If you define a job that uses sidecar"));
+}
+
+#[test]
+fn an_unreachable_cluster_is_named_with_its_kubeconfig() {
+    // An API server address where nothing listens.
+    let dir = std::env::temp_dir().join(format!("sc-cli-kubeconfig-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let kubeconfig = dir.join("kubeconfig");
+    let mut f = std::fs::File::create(&kubeconfig).unwrap();
+    write!(
+        f,
+        "apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster: {{server: 'https://127.0.0.1:9'}}\n\
+         contexts:\n- name: c\n  context: {{cluster: c, user: u}}\ncurrent-context: c\nusers:\n- name: u\n  user: {{token: t}}\n"
+    )
+    .unwrap();
+    let (code, err) = stderr_of(
+        cli()
+            .args(["run", "--run-dir"])
+            .arg(dir.join("run"))
+            .arg("--kubeconfig")
+            .arg(&kubeconfig),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unreachable") && err.contains(kubeconfig.to_str().unwrap()),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_missing_kubeconfig_is_named() {
+    let (code, err) = stderr_of(cli().args(["run", "--kubeconfig", "/nonexistent/kubeconfig"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/kubeconfig"), "{err}");
+}

@@ -1,0 +1,52 @@
+//! The page's behaviours on real kind clusters, one module per cluster. Each test
+//! passes when the cluster does what the gate table (`harness/src/gate.rs`) says it
+//! must: with the gate on, the page's claim holds; with it off (1.32), the would-be
+//! sidecar is a regular init container that holds its pod up; on 1.37, where the gate
+//! is gone, a cluster asked to switch it off must fail to come up.
+//!
+//! The clusters come from the `kind-clusters` setup script (`.config/nextest.toml`). Run
+//! outside nextest, these tests fail with a message saying so; they are never skipped.
+
+use sidecar_conformance::gate::GateSetting;
+use sidecar_conformance_suites::check_on_cluster;
+
+macro_rules! cluster_tests {
+    ($module:ident, $version:literal, $gate:expr) => {
+        mod $module {
+            use super::*;
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn deployment_ready() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "deployment-ready").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn job_completes() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "job-completes").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn start_ordering() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "start-ordering").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn restart_independence() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "restart-independence").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn job_example_as_written() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "job-example-as-written").await
+            }
+        }
+    };
+}
+
+// Newest version kind v0.33.0 runs; the gate is gone, sidecars always on.
+cluster_tests!(k1_37_2_default, "1.37.2", GateSetting::Default);
+// Asking 1.37 to switch the removed gate off must make cluster creation fail.
+cluster_tests!(k1_37_2_off, "1.37.2", GateSetting::Off);
+// 1.32: the gate is beta and can still be switched either way.
+cluster_tests!(k1_32_2_on, "1.32.2", GateSetting::On);
+cluster_tests!(k1_32_2_off, "1.32.2", GateSetting::Off);
