@@ -33,7 +33,7 @@ enum Cmd {
     /// Build (or find in the cache) the images kind clusters of these versions need.
     Supply {
         /// Kubernetes versions (1.MINOR.PATCH).
-        #[arg(long = "kubernetes", short = 'k', default_values_t = [DEFAULT_VERSION])]
+        #[arg(long = "kubernetes", short = 'k', default_values_t = [DEFAULT_VERSION], value_parser = parse_version)]
         versions: Vec<KubeVersion>,
     },
     /// Report what is present on this machine and what is missing.
@@ -125,9 +125,13 @@ struct RunArgs {
     parallel: usize,
 }
 
+fn parse_version(s: &str) -> Result<KubeVersion, String> {
+    KubeVersion::parse_supported(s).map_err(|e| e.to_string())
+}
+
 fn parse_cluster(s: &str) -> Result<(KubeVersion, GateSetting), String> {
     let (v, g) = s.split_once(':').unwrap_or((s, "default"));
-    let version = KubeVersion::parse_supported(v).map_err(|e| e.to_string())?;
+    let version = parse_version(v)?;
     Ok((version, g.parse()?))
 }
 

@@ -112,3 +112,18 @@ fn a_missing_kubeconfig_is_named() {
     assert_eq!(code, 2);
     assert!(err.contains("/nonexistent/kubeconfig"), "{err}");
 }
+
+#[test]
+fn a_version_that_does_not_exist_is_refused_before_any_build() {
+    // Asks the Go module proxy for its list of k8s.io/kubernetes versions.
+    let (code, err) = stderr_of(cli().args(["supply", "-k", "1.37.99"]));
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("unknown Kubernetes version 1.37.99") && err.contains("v1.37."),
+        "{err}"
+    );
+    assert!(
+        !err.contains("building"),
+        "nothing may be built for it: {err}"
+    );
+}
