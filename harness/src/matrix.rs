@@ -204,6 +204,7 @@ pub async fn bring_up(
                 create_ms: 0,
                 creation_error: None,
                 gate_log: vec![],
+                health: None,
                 kept: true,
             };
             Ok(BroughtUp {
@@ -240,9 +241,33 @@ pub async fn bring_up(
             let started = Instant::now();
             let provider = provider.clone();
             let (keep, reuse) = (opts.keep, opts.reuse);
-            let created =
+            let mut created =
                 tokio::task::spawn_blocking(move || provider.create(&spec, keep, reuse)).await?;
             let elapsed = started.elapsed();
+            let mut health = None;
+            if let Ok(cluster) = &created {
+                match healthy(cluster).await {
+                    Ok(h) => {
+                        progress.say(format!(
+                            "{}: node(s) {} Ready, CoreDNS {} Running ({:.1} s after creation)",
+                            cluster.name,
+                            h.nodes.join(", "),
+                            h.coredns_pods.join(", "),
+                            h.ready_ms as f64 / 1000.0
+                        ));
+                        health = Some(h);
+                    }
+                    Err(error) => {
+                        let cluster = created.expect("checked Ok");
+                        tokio::task::spawn_blocking(move || cluster.delete()).await??;
+                        created = Err(Box::new(CreateFailure {
+                            error,
+                            gate_lines: vec![],
+                            elapsed,
+                        }));
+                    }
+                }
+            }
             let mut report = ClusterReport {
                 name: name.clone(),
                 kubernetes_version: version.to_string(),
@@ -255,6 +280,7 @@ pub async fn bring_up(
                 create_ms: elapsed.as_millis() as u64,
                 creation_error: None,
                 gate_log: vec![],
+                health,
                 kept: opts.keep,
             };
             match &created {
@@ -282,6 +308,14 @@ pub async fn bring_up(
             })
         }
     }
+}
+
+/// Every node Ready and CoreDNS running within two minutes.
+async fn healthy(cluster: &Cluster) -> Result<crate::cluster::Health, crate::error::ClusterError> {
+    let client = cluster.client().await?;
+    crate::cluster::check_health(&client, std::time::Duration::from_secs(120))
+        .await
+        .map_err(|e| crate::error::ClusterError::Other(format!("{}: {e}", cluster.name)))
 }
 
 /// Runs `behaviours` on a cluster (concurrently: each has its own namespace).

@@ -441,3 +441,59 @@ mod tests {
         assert!(!t.container("app").unwrap().ever_ran());
     }
 }
+
+/// Watches the objects `api` and `config` select and returns once `done` holds for the
+/// set of them (re-checked after every event), or fails after `deadline`.
+pub async fn wait_for_set<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    what: &str,
+    deadline: Duration,
+    done: impl Fn(&[K]) -> bool,
+) -> Result<Duration, WaitTimeout>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let start = tokio::time::Instant::now();
+    let watch = async {
+        let stream = watcher(api, config);
+        futures::pin_mut!(stream);
+        let mut objects: BTreeMap<String, K> = BTreeMap::new();
+        let mut initial: BTreeMap<String, K> = BTreeMap::new();
+        while let Ok(Some(event)) = stream.try_next().await {
+            match event {
+                watcher::Event::Init => initial.clear(),
+                watcher::Event::InitApply(o) => {
+                    initial.insert(key_of(&o), o);
+                }
+                watcher::Event::InitDone => objects = std::mem::take(&mut initial),
+                watcher::Event::Apply(o) => {
+                    objects.insert(key_of(&o), o);
+                }
+                watcher::Event::Delete(o) => {
+                    objects.remove(&key_of(&o));
+                }
+            }
+            let all: Vec<K> = objects.values().cloned().collect();
+            if done(&all) {
+                return;
+            }
+        }
+        futures::future::pending::<()>().await;
+    };
+    match tokio::time::timeout(deadline, watch).await {
+        Ok(()) => Ok(start.elapsed()),
+        Err(_) => Err(WaitTimeout {
+            what: what.to_string(),
+            after: deadline,
+        }),
+    }
+}
+
+fn key_of<K: kube::Resource>(o: &K) -> String {
+    format!(
+        "{}/{}",
+        o.meta().namespace.clone().unwrap_or_default(),
+        o.meta().name.clone().unwrap_or_default()
+    )
+}

@@ -78,6 +78,8 @@ pub struct ClusterReport {
     pub creation_error: Option<String>,
     /// The node's kubelet log lines about feature gates, when creation failed.
     pub gate_log: Vec<String>,
+    /// Nodes Ready and CoreDNS running, checked before any behaviour.
+    pub health: Option<crate::cluster::Health>,
     pub kept: bool,
 }
 

@@ -87,6 +87,26 @@ pub fn declared_sidecars(obs: &Observation) -> Vec<String> {
 /// server dropped it), ran, and no app container of its pod ever started.
 pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
     let declared = declared_sidecars(obs);
+    // A sidecar with a startup probe: once the API server has dropped its restartPolicy,
+    // the probe is invalid on what is now a regular init container, and the pod is refused.
+    if let Some(r) = obs.rejections.iter().find(|r| {
+        r.message
+            .contains("may not be set for init containers without restartPolicy=Always")
+    }) {
+        return Some(Judgement {
+            outcome: Outcome::SidecarIgnored,
+            evidence: vec![
+                format!(
+                    "the API server refused {} of {}: {}",
+                    r.object, r.file, r.message
+                ),
+                format!(
+                    "the manifest declares {} with restartPolicy: Always; the API server dropped the field, which left a probe on a regular init container",
+                    declared.join(", ")
+                ),
+            ],
+        });
+    }
     let mut evidence = Vec::new();
     for (pod_name, pod) in &obs.timeline.pods {
         for c in pod.containers.iter().filter(|c| declared.contains(&c.name)) {

@@ -111,6 +111,77 @@ pub async fn client_for(kubeconfig: &Path) -> Result<(Client, String), ClusterEr
     }
 }
 
+/// What was checked of a new cluster before any behaviour ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Health {
+    /// Nodes, each Ready.
+    pub nodes: Vec<String>,
+    /// CoreDNS pods, each Running and ready.
+    pub coredns_pods: Vec<String>,
+    /// Time until both held.
+    pub ready_ms: u64,
+}
+
+/// Waits (watching, at most `deadline`) until every node is Ready and CoreDNS runs.
+pub async fn check_health(
+    client: &Client,
+    deadline: Duration,
+) -> Result<Health, crate::error::WaitTimeout> {
+    use k8s_openapi::api::core::v1::{Node, Pod};
+    use kube::runtime::watcher;
+    let started = Instant::now();
+    let ready = |conds: Option<&Vec<k8s_openapi::api::core::v1::NodeCondition>>| {
+        conds.is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
+    let nodes: kube::Api<Node> = kube::Api::all(client.clone());
+    crate::observe::wait_for_set(
+        nodes.clone(),
+        watcher::Config::default(),
+        "every node Ready",
+        deadline,
+        |ns: &[Node]| {
+            !ns.is_empty()
+                && ns
+                    .iter()
+                    .all(|n| ready(n.status.as_ref().and_then(|s| s.conditions.as_ref())))
+        },
+    )
+    .await?;
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), "kube-system");
+    let pod_ready = |p: &Pod| {
+        let s = p.status.clone().unwrap_or_default();
+        s.phase.as_deref() == Some("Running")
+            && s.container_statuses.iter().flatten().all(|c| c.ready)
+    };
+    let left = deadline.saturating_sub(started.elapsed());
+    crate::observe::wait_for_set(
+        pods.clone(),
+        watcher::Config::default().labels("k8s-app=kube-dns"),
+        "CoreDNS pods Running and ready",
+        left,
+        |ps: &[Pod]| !ps.is_empty() && ps.iter().all(pod_ready),
+    )
+    .await?;
+    let node_list = nodes
+        .list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    let dns = pods
+        .list(&kube::api::ListParams::default().labels("k8s-app=kube-dns"))
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    Ok(Health {
+        nodes: node_list
+            .iter()
+            .filter_map(|n| n.metadata.name.clone())
+            .collect(),
+        coredns_pods: dns.iter().filter_map(|p| p.metadata.name.clone()).collect(),
+        ready_ms: started.elapsed().as_millis() as u64,
+    })
+}
+
 /// Creates kind clusters for one run.
 #[derive(Debug, Clone)]
 pub struct KindProvider {

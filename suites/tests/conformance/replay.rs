@@ -195,3 +195,72 @@ fn fixtures_are_real_recordings() {
         }
     }
 }
+
+const GATE_OFF: &str = "1.32.2-off";
+const RUNTIME: [&str; 4] = [
+    "deployment-ready",
+    "job-completes",
+    "start-ordering",
+    "restart-independence",
+];
+
+#[test]
+fn recorded_gate_on_runs_of_1_32_hold_too() {
+    for b in RUNTIME {
+        let j = judge(&recorded("1.32.2-on", b));
+        assert_eq!(j.outcome, Outcome::Holds, "{b}: {:#?}", j.evidence);
+    }
+}
+
+#[test]
+fn recorded_gate_off_runs_show_the_sidecar_ignored() {
+    for b in RUNTIME {
+        let j = judge(&recorded(GATE_OFF, b));
+        assert_eq!(j.outcome, Outcome::SidecarIgnored, "{b}: {:#?}", j.evidence);
+        assert!(
+            j.evidence.iter().any(|e| e.contains("restartPolicy")),
+            "{b}: the evidence must say the field was dropped: {:#?}",
+            j.evidence
+        );
+    }
+}
+
+#[test]
+fn the_gate_on_expectation_is_violated_on_a_gate_off_cluster() {
+    // What a user of a gate-off cluster would see if they expected the page's claims.
+    for b in RUNTIME {
+        let j = judge(&recorded(GATE_OFF, b));
+        assert_eq!(
+            CheckResult::verdict_of(Outcome::Holds, j.outcome),
+            Verdict::Fail,
+            "{b}"
+        );
+    }
+}
+
+#[test]
+fn the_pages_job_block_is_refused_with_both_defects_named() {
+    for cluster in ["1.32.2-on", GATE_OFF] {
+        let j = judge(&recorded(cluster, "job-example-as-written"));
+        assert_eq!(j.outcome, Outcome::Rejected, "{cluster}: {:#?}", j.evidence);
+        assert!(
+            j.evidence[0].contains("no matches for kind \"Job\" in version \"v1\""),
+            "{:#?}",
+            j.evidence
+        );
+        assert!(
+            j.evidence[1].contains(".spec.template.spec.command"),
+            "{:#?}",
+            j.evidence
+        );
+    }
+}
+
+#[test]
+fn an_accepted_job_block_would_not_count_as_rejected() {
+    let mut obs = raw(GATE_OFF, "job-example-as-written");
+    obs["rejections"] = json!([]);
+    obs["applied"] =
+        json!([{"api_version": "batch/v1", "kind": "Job", "name": "myapp", "namespace": "x"}]);
+    assert_eq!(judge(&from(obs)).outcome, Outcome::Holds);
+}
