@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use tokio::io::unix::AsyncFd;
 
@@ -184,11 +185,25 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
     tokio::pin!(exit);
     let setup = async {
         let prepared = matrix::prepare(&opts, progress).await?;
+        // Two at a time: creation is CPU-bound (2 cores here), but a cluster that is
+        // expected to fail spends most of its minute waiting for a crashing kubelet.
+        let ups = futures::stream::iter(opts.clusters.iter())
+            .map(|request| {
+                let (prepared, opts) = (&prepared, &opts);
+                async move {
+                    (
+                        request,
+                        matrix::bring_up(request, prepared, opts, progress).await,
+                    )
+                }
+            })
+            .buffered(2)
+            .collect::<Vec<_>>()
+            .await;
         let mut kept: Vec<Cluster> = Vec::new();
         let mut entries = Vec::new();
-        // One at a time: cluster creation is CPU-bound and this machine has few cores.
-        for request in &opts.clusters {
-            let up = matrix::bring_up(request, &prepared, &opts, progress).await?;
+        for (request, up) in ups {
+            let up = up?;
             let kubeconfig = up.cluster.as_ref().ok().map(|c| c.kubeconfig.clone());
             entries.push(ClusterEntry {
                 request: request.clone(),

@@ -211,7 +211,13 @@ fn run_options(
     requests: Vec<ClusterRequest>,
     behaviours: Vec<&'static Behaviour>,
 ) -> anyhow::Result<RunOptions> {
-    let run_id = matrix::new_run_id();
+    // A given run directory names the run; otherwise a new id names both.
+    let run_id = spec
+        .run_dir
+        .as_ref()
+        .and_then(|d| d.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(matrix::new_run_id);
     let run_dir = spec
         .run_dir
         .clone()

@@ -248,6 +248,7 @@ pub async fn bring_up(
             if let Ok(cluster) = &created {
                 match healthy(cluster).await {
                     Ok(h) => {
+                        progress.say(format!("{}: created in {}", cluster.name, human(elapsed)));
                         progress.say(format!(
                             "{}: node(s) {} Ready, CoreDNS {} Running ({:.1} s after creation)",
                             cluster.name,
@@ -289,8 +290,6 @@ pub async fn bring_up(
                     if c.origin == Origin::KindReused {
                         report.origin = "kind-reused".into();
                         progress.say(format!("{}: reusing kept cluster", c.name));
-                    } else {
-                        progress.say(format!("{name}: ready in {}", human(elapsed)));
                     }
                 }
                 Err(f) => {
