@@ -264,10 +264,10 @@ fn collect_report(
     let mut results: Vec<CheckResult> = Vec::new();
     if let Ok(dir) = std::fs::read_dir(opts.run_dir.join(RESULTS_DIR)) {
         for entry in dir.flatten() {
-            if let Ok(text) = std::fs::read_to_string(entry.path()) {
-                if let Ok(r) = serde_json::from_str(&text) {
-                    results.push(r);
-                }
+            if let Ok(text) = std::fs::read_to_string(entry.path())
+                && let Ok(r) = serde_json::from_str(&text)
+            {
+                results.push(r);
             }
         }
     }

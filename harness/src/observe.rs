@@ -98,16 +98,16 @@ impl Recorder {
             }
         }
         let status = pod.status.clone().unwrap_or_default();
-        if let Some(phase) = &status.phase {
-            if self.phases.get(&name) != Some(phase) {
-                self.phases.insert(name.clone(), phase.clone());
-                entry.events.push(PodEvent {
-                    observed_at: now,
-                    kind: PodEventKind::Phase {
-                        phase: phase.clone(),
-                    },
-                });
-            }
+        if let Some(phase) = &status.phase
+            && self.phases.get(&name) != Some(phase)
+        {
+            self.phases.insert(name.clone(), phase.clone());
+            entry.events.push(PodEvent {
+                observed_at: now,
+                kind: PodEventKind::Phase {
+                    phase: phase.clone(),
+                },
+            });
         }
         for c in status.conditions.iter().flatten() {
             let key = (name.clone(), c.type_.clone());
@@ -210,19 +210,19 @@ fn record_container_changes(
         // lastState. Record its end unless it was already seen terminated.
         let already_seen_terminated =
             matches!(before.state, Some(ContainerEventKind::Terminated { .. }));
-        if !already_seen_terminated {
-            if let Some(last) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref()) {
-                push(
-                    ContainerEventKind::Terminated {
-                        exit_code: last.exit_code,
-                        reason: last.reason.clone(),
-                        message: last.message.clone(),
-                        started_at: last.started_at.as_ref().map(|t| t.0),
-                        finished_at: last.finished_at.as_ref().map(|t| t.0),
-                    },
-                    last.container_id.clone().or_else(|| before.id.clone()),
-                );
-            }
+        if !already_seen_terminated
+            && let Some(last) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref())
+        {
+            push(
+                ContainerEventKind::Terminated {
+                    exit_code: last.exit_code,
+                    reason: last.reason.clone(),
+                    message: last.message.clone(),
+                    started_at: last.started_at.as_ref().map(|t| t.0),
+                    finished_at: last.finished_at.as_ref().map(|t| t.0),
+                },
+                last.container_id.clone().or_else(|| before.id.clone()),
+            );
         }
         push(
             ContainerEventKind::Restarted {
@@ -231,20 +231,20 @@ fn record_container_changes(
             after.id.clone(),
         );
     }
-    if after.state != before.state || (after.id != before.id && after.id.is_some()) {
-        if let Some(state) = &after.state {
-            push(state.clone(), after.id.clone());
-        }
+    if (after.state != before.state || (after.id != before.id && after.id.is_some()))
+        && let Some(state) = &after.state
+    {
+        push(state.clone(), after.id.clone());
     }
-    if after.started != before.started {
-        if let Some(started) = after.started {
-            push(ContainerEventKind::Started { started }, after.id.clone());
-        }
+    if after.started != before.started
+        && let Some(started) = after.started
+    {
+        push(ContainerEventKind::Started { started }, after.id.clone());
     }
-    if after.ready != before.ready {
-        if let Some(ready) = after.ready {
-            push(ContainerEventKind::Ready { ready }, after.id.clone());
-        }
+    if after.ready != before.ready
+        && let Some(ready) = after.ready
+    {
+        push(ContainerEventKind::Ready { ready }, after.id.clone());
     }
 }
 
@@ -341,6 +341,62 @@ impl LiveRecorder {
         self.task.abort();
         self.snapshot()
     }
+}
+
+/// Watches the objects `api` and `config` select and returns once `done` holds for the
+/// set of them (re-checked after every event), or fails after `deadline`.
+pub async fn wait_for_set<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    what: &str,
+    deadline: Duration,
+    done: impl Fn(&[K]) -> bool,
+) -> Result<Duration, WaitTimeout>
+where
+    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
+{
+    let start = tokio::time::Instant::now();
+    let watch = async {
+        let stream = watcher(api, config);
+        futures::pin_mut!(stream);
+        let mut objects: BTreeMap<String, K> = BTreeMap::new();
+        let mut initial: BTreeMap<String, K> = BTreeMap::new();
+        while let Ok(Some(event)) = stream.try_next().await {
+            match event {
+                watcher::Event::Init => initial.clear(),
+                watcher::Event::InitApply(o) => {
+                    initial.insert(key_of(&o), o);
+                }
+                watcher::Event::InitDone => objects = std::mem::take(&mut initial),
+                watcher::Event::Apply(o) => {
+                    objects.insert(key_of(&o), o);
+                }
+                watcher::Event::Delete(o) => {
+                    objects.remove(&key_of(&o));
+                }
+            }
+            let all: Vec<K> = objects.values().cloned().collect();
+            if done(&all) {
+                return;
+            }
+        }
+        futures::future::pending::<()>().await;
+    };
+    match tokio::time::timeout(deadline, watch).await {
+        Ok(()) => Ok(start.elapsed()),
+        Err(_) => Err(WaitTimeout {
+            what: what.to_string(),
+            after: deadline,
+        }),
+    }
+}
+
+fn key_of<K: kube::Resource>(o: &K) -> String {
+    format!(
+        "{}/{}",
+        o.meta().namespace.clone().unwrap_or_default(),
+        o.meta().name.clone().unwrap_or_default()
+    )
 }
 
 #[cfg(test)]
@@ -440,60 +496,4 @@ mod tests {
         assert_eq!(t.container("side").unwrap().role, ContainerRole::Init);
         assert!(!t.container("app").unwrap().ever_ran());
     }
-}
-
-/// Watches the objects `api` and `config` select and returns once `done` holds for the
-/// set of them (re-checked after every event), or fails after `deadline`.
-pub async fn wait_for_set<K>(
-    api: Api<K>,
-    config: watcher::Config,
-    what: &str,
-    deadline: Duration,
-    done: impl Fn(&[K]) -> bool,
-) -> Result<Duration, WaitTimeout>
-where
-    K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
-{
-    let start = tokio::time::Instant::now();
-    let watch = async {
-        let stream = watcher(api, config);
-        futures::pin_mut!(stream);
-        let mut objects: BTreeMap<String, K> = BTreeMap::new();
-        let mut initial: BTreeMap<String, K> = BTreeMap::new();
-        while let Ok(Some(event)) = stream.try_next().await {
-            match event {
-                watcher::Event::Init => initial.clear(),
-                watcher::Event::InitApply(o) => {
-                    initial.insert(key_of(&o), o);
-                }
-                watcher::Event::InitDone => objects = std::mem::take(&mut initial),
-                watcher::Event::Apply(o) => {
-                    objects.insert(key_of(&o), o);
-                }
-                watcher::Event::Delete(o) => {
-                    objects.remove(&key_of(&o));
-                }
-            }
-            let all: Vec<K> = objects.values().cloned().collect();
-            if done(&all) {
-                return;
-            }
-        }
-        futures::future::pending::<()>().await;
-    };
-    match tokio::time::timeout(deadline, watch).await {
-        Ok(()) => Ok(start.elapsed()),
-        Err(_) => Err(WaitTimeout {
-            what: what.to_string(),
-            after: deadline,
-        }),
-    }
-}
-
-fn key_of<K: kube::Resource>(o: &K) -> String {
-    format!(
-        "{}/{}",
-        o.meta().namespace.clone().unwrap_or_default(),
-        o.meta().name.clone().unwrap_or_default()
-    )
 }

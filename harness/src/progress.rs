@@ -62,10 +62,10 @@ impl Progress {
         // One write call per line so that lines of concurrent tasks do not interleave.
         // Errors are ignored: a reader that went away (EPIPE) must not stop the work.
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
-        if let Some(log) = &self.log {
-            if let Ok(mut f) = log.lock() {
-                let _ = f.write_all(line.as_bytes());
-            }
+        if let Some(log) = &self.log
+            && let Ok(mut f) = log.lock()
+        {
+            let _ = f.write_all(line.as_bytes());
         }
     }
 }

@@ -369,14 +369,14 @@ async fn kill_child(pods: &Api<Pod>, pod: &str, container: &str) -> anyhow::Resu
         .join()
         .await
         .map_err(|e| anyhow::anyhow!("exec in {pod}/{container}: {e}"))?;
-    if let Some(status) = status {
-        if let Some(s) = status.await {
-            anyhow::ensure!(
-                s.status.as_deref() == Some("Success"),
-                "kill in {pod}/{container} failed: {}",
-                s.message.unwrap_or_default()
-            );
-        }
+    if let Some(status) = status
+        && let Some(s) = status.await
+    {
+        anyhow::ensure!(
+            s.status.as_deref() == Some("Success"),
+            "kill in {pod}/{container} failed: {}",
+            s.message.unwrap_or_default()
+        );
     }
     Ok(())
 }

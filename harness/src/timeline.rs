@@ -137,10 +137,9 @@ impl ContainerTimeline {
             if let ContainerEventKind::Running {
                 started_at: Some(t),
             } = e.kind
+                && out.last() != Some(&t)
             {
-                if out.last() != Some(&t) {
-                    out.push(t);
-                }
+                out.push(t);
             }
         }
         out

@@ -72,10 +72,10 @@ pub fn declared_sidecars(obs: &Observation) -> Vec<String> {
                 &d["spec"]["template"]["spec"]
             };
             for c in spec["initContainers"].as_array().into_iter().flatten() {
-                if c["restartPolicy"] == "Always" {
-                    if let Some(n) = c["name"].as_str() {
-                        names.push(n.to_string());
-                    }
+                if c["restartPolicy"] == "Always"
+                    && let Some(n) = c["name"].as_str()
+                {
+                    names.push(n.to_string());
                 }
             }
         }

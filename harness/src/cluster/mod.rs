@@ -220,17 +220,15 @@ impl KindProvider {
                 elapsed: started.elapsed(),
             })
         };
-        if reuse {
-            if let Some(record) = kind::find_reusable(&self.cache, spec) {
-                return Ok(Cluster {
-                    name: record.spec.name.clone(),
-                    kubeconfig: record.kubeconfig.clone(),
-                    version: spec.version,
-                    gate: spec.gate,
-                    origin: Origin::KindReused,
-                    guard: None,
-                });
-            }
+        if reuse && let Some(record) = kind::find_reusable(&self.cache, spec) {
+            return Ok(Cluster {
+                name: record.spec.name.clone(),
+                kubeconfig: record.kubeconfig.clone(),
+                version: spec.version,
+                gate: spec.gate,
+                origin: Origin::KindReused,
+                guard: None,
+            });
         }
         let dir = self.run_dir.join("clusters").join(&spec.name);
         std::fs::create_dir_all(&dir).map_err(|e| {

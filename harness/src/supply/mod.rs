@@ -195,12 +195,11 @@ impl Supply {
 
     /// The kind binary: `kind` on PATH when it is [`KIND_VERSION`], else built into the cache.
     pub fn ensure_kind(&self) -> Result<PathBuf, SupplyError> {
-        if let Some(path) = which("kind") {
-            if command_output(&path, &["version"])
+        if let Some(path) = which("kind")
+            && command_output(&path, &["version"])
                 .is_some_and(|v| v.contains(&format!("kind {KIND_VERSION} ")))
-            {
-                return Ok(path);
-            }
+        {
+            return Ok(path);
         }
         let bin_dir = self
             .cache
