@@ -92,14 +92,13 @@ impl std::fmt::Debug for Applier {
 impl Applier {
     /// Runs discovery once for the cluster.
     pub async fn new(client: Client) -> Result<Applier, ApplyError> {
-        let discovery =
-            Discovery::new(client.clone())
-                .run()
-                .await
-                .map_err(|e| ApplyError::Other {
-                    file: "(discovery)".into(),
-                    detail: format!("API discovery failed: {e}"),
-                })?;
+        let discovery = Discovery::new(client.clone())
+            .run()
+            .await
+            .map_err(|e| ApplyError::Other {
+                file: "(discovery)".into(),
+                detail: format!("API discovery failed: {e}"),
+            })?;
         Ok(Applier {
             client,
             discovery: std::sync::Arc::new(discovery),
@@ -115,9 +114,7 @@ impl Applier {
         namespace: &str,
     ) -> Result<Vec<AppliedObject>, ApplyError> {
         let objects = parse(path, text)?;
-        let params = PatchParams::apply(FIELD_MANAGER)
-            .force()
-            .validation_strict();
+        let params = PatchParams::apply(FIELD_MANAGER).force().validation_strict();
         let mut applied = Vec::new();
         for mut obj in objects {
             let types = obj.types.clone().expect("checked by parse");
@@ -162,17 +159,12 @@ impl Applier {
                 // schema does not declare as a 500 "failed to create typed patch object".
                 Err(kube::Error::Api(status))
                     if (400..500).contains(&status.code)
-                        || status
-                            .message
-                            .contains("failed to create typed patch object") =>
+                        || status.message.contains("failed to create typed patch object") =>
                 {
                     return Err(ApplyError::Rejected {
                         file: path.to_string(),
                         object: format!("{} {name}", types.kind),
-                        message: format!(
-                            "{} ({}, HTTP {})",
-                            status.message, status.reason, status.code
-                        ),
+                        message: format!("{} ({}, HTTP {})", status.message, status.reason, status.code),
                     });
                 }
                 Err(e) => {
@@ -192,8 +184,7 @@ impl Applier {
         manifest: &Manifest,
         namespace: &str,
     ) -> Result<Vec<AppliedObject>, ApplyError> {
-        self.apply_text(manifest.path, manifest.text, namespace)
-            .await
+        self.apply_text(manifest.path, manifest.text, namespace).await
     }
 
     /// POSTs an object of a kind discovery does not know to the path its apiVersion
@@ -245,10 +236,7 @@ mod tests {
         )
         .unwrap_err();
         let msg = err.to_string();
-        assert!(
-            msg.contains("m.yaml") && msg.contains("document 2"),
-            "{msg}"
-        );
+        assert!(msg.contains("m.yaml") && msg.contains("document 2"), "{msg}");
         let err = parse("bad.yaml", "a: [\n").unwrap_err();
         assert!(err.to_string().contains("bad.yaml"));
     }

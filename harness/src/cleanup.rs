@@ -6,10 +6,16 @@
 //! in a process-wide list, so that the signal handler installed by
 //! [`delete_all_on_signal`] can delete everything before the process exits on SIGINT or
 //! SIGTERM: a signal does not unwind the stack, so guards alone would not run.
+//!
+//! Long-running tools the harness starts (`kind create cluster`) run in a process group
+//! of their own, so that a Ctrl-C does not kill them half-way through their own
+//! clean-up; they are registered with [`ChildGuard`], and the signal handler kills them
+//! before it deletes what they were creating.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cluster::kind;
 
@@ -26,7 +32,20 @@ impl Resource {
     fn delete(&self) -> Result<(), String> {
         match self {
             Resource::KindCluster { kind, name } => {
-                kind::delete(kind, name).map_err(|e| e.to_string())
+                // kind may lose a race with a removal already under way: retry, then
+                // remove the node containers by kind's label.
+                let mut last = Ok(());
+                for _ in 0..3 {
+                    last = kind::delete(kind, name).map_err(|e| e.to_string());
+                    if last.is_ok() {
+                        break;
+                    }
+                }
+                if kind::force_remove_nodes(name) {
+                    Ok(())
+                } else {
+                    last
+                }
             }
             Resource::Container { name } => {
                 let out = Command::new("docker")
@@ -54,6 +73,40 @@ impl Resource {
 }
 
 static LIVE: Mutex<Vec<Resource>> = Mutex::new(Vec::new());
+static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
+static INTERRUPTED: AtomicBool = AtomicBool::new(false);
+
+/// Whether SIGINT or SIGTERM arrived: the signal handler then owns the clean-up.
+pub fn interrupted() -> bool {
+    INTERRUPTED.load(Ordering::SeqCst)
+}
+
+/// A child process the signal handler kills before cleaning up.
+#[derive(Debug)]
+pub struct ChildGuard(u32);
+
+impl ChildGuard {
+    /// Registers `pid` until the guard is dropped.
+    pub fn new(pid: u32) -> ChildGuard {
+        CHILDREN.lock().expect("children list").push(pid);
+        ChildGuard(pid)
+    }
+}
+
+impl Drop for ChildGuard {
+    fn drop(&mut self) {
+        CHILDREN.lock().expect("children list").retain(|p| *p != self.0);
+    }
+}
+
+fn kill_children() {
+    for pid in CHILDREN.lock().expect("children list").iter() {
+        // SAFETY: kill has no memory-safety preconditions; a stale pid gets ESRCH.
+        unsafe {
+            libc::kill(*pid as libc::pid_t, libc::SIGKILL);
+        }
+    }
+}
 
 /// A resource that is deleted when this guard is dropped, unless [`Owned::keep`] was called.
 #[derive(Debug)]
@@ -94,6 +147,11 @@ impl Owned {
 
 impl Drop for Owned {
     fn drop(&mut self) {
+        if interrupted() {
+            // The signal handler deletes everything registered; deleting here as well
+            // would race with it.
+            return;
+        }
         if let Some(r) = &self.resource {
             let what = r.describe();
             if let Err(e) = self.delete_inner() {
@@ -121,20 +179,18 @@ pub fn delete_all() -> Vec<String> {
 pub fn delete_all_on_signal() {
     tokio::spawn(async {
         use tokio::signal::unix::{SignalKind, signal};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
+        let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+        else {
             return;
         };
         let code = tokio::select! {
             _ = int.recv() => 130,
             _ = term.recv() => 143,
         };
+        INTERRUPTED.store(true, Ordering::SeqCst);
         eprintln!("\ninterrupted: deleting what this run created");
-        let deleted = tokio::task::spawn_blocking(delete_all)
-            .await
-            .unwrap_or_default();
+        kill_children();
+        let deleted = tokio::task::spawn_blocking(delete_all).await.unwrap_or_default();
         for d in deleted {
             eprintln!("  deleted {d}");
         }

@@ -32,10 +32,7 @@ pub enum SupplyError {
         tail: String,
     },
     #[error("{path}: {source}")]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Io { path: PathBuf, source: std::io::Error },
 }
 
 impl SupplyError {

@@ -66,9 +66,7 @@ impl FromStr for GateSetting {
             "default" => Ok(GateSetting::Default),
             "on" | "true" => Ok(GateSetting::On),
             "off" | "false" => Ok(GateSetting::Off),
-            other => Err(format!(
-                "gate setting {other:?}: expected default, on or off"
-            )),
+            other => Err(format!("gate setting {other:?}: expected default, on or off")),
         }
     }
 }
@@ -126,9 +124,7 @@ pub fn effect(version: KubeVersion, setting: GateSetting) -> GateEffect {
             ),
         },
         (GateStage::GaLocked, GateSetting::Off) => GateEffect::ClusterRefused {
-            why: format!(
-                "{GATE_NAME} is GA and locked to true in {version}; it cannot be set to false"
-            ),
+            why: format!("{GATE_NAME} is GA and locked to true in {version}; it cannot be set to false"),
         },
         (_, GateSetting::On) => GateEffect::Enabled,
         (_, GateSetting::Off) => GateEffect::Disabled,

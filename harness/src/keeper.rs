@@ -71,10 +71,7 @@ impl ClustersFile {
     /// The entry of a kind cluster of `version` and `gate`.
     pub fn find(&self, version: &str, gate: crate::gate::GateSetting) -> Option<&ClusterEntry> {
         self.clusters.iter().find(|c| match &c.request {
-            ClusterRequest::Kind {
-                version: v,
-                gate: g,
-            } => v.to_string() == version && *g == gate,
+            ClusterRequest::Kind { version: v, gate: g } => v.to_string() == version && *g == gate,
             ClusterRequest::Kubeconfig { .. } => false,
         })
     }
@@ -190,12 +187,7 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
         let ups = futures::stream::iter(opts.clusters.iter())
             .map(|request| {
                 let (prepared, opts) = (&prepared, &opts);
-                async move {
-                    (
-                        request,
-                        matrix::bring_up(request, prepared, opts, progress).await,
-                    )
-                }
+                async move { (request, matrix::bring_up(request, prepared, opts, progress).await) }
             })
             .buffered(2)
             .collect::<Vec<_>>()
@@ -271,8 +263,7 @@ fn collect_report(
             }
         }
     }
-    results
-        .sort_by(|a: &CheckResult, b| (&a.cluster, &a.behaviour).cmp(&(&b.cluster, &b.behaviour)));
+    results.sort_by(|a: &CheckResult, b| (&a.cluster, &a.behaviour).cmp(&(&b.cluster, &b.behaviour)));
     let mut report = Report {
         format_version: crate::report::FORMAT_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
@@ -322,11 +313,7 @@ pub fn test_runner_pid() -> u32 {
 fn pidfd_open(pid: u32) -> anyhow::Result<OwnedFd> {
     // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    anyhow::ensure!(
-        fd >= 0,
-        "pidfd_open({pid}): {}",
-        std::io::Error::last_os_error()
-    );
+    anyhow::ensure!(fd >= 0, "pidfd_open({pid}): {}", std::io::Error::last_os_error());
     // SAFETY: fd is a fresh descriptor we own.
     Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
@@ -334,10 +321,8 @@ fn pidfd_open(pid: u32) -> anyhow::Result<OwnedFd> {
 /// Returns when the process behind `pidfd` has exited, or on SIGINT/SIGTERM.
 async fn wait_for_exit(pidfd: OwnedFd) {
     use tokio::signal::unix::{SignalKind, signal};
-    let (Ok(mut int), Ok(mut term)) = (
-        signal(SignalKind::interrupt()),
-        signal(SignalKind::terminate()),
-    ) else {
+    let (Ok(mut int), Ok(mut term)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()))
+    else {
         return;
     };
     let readable = async {

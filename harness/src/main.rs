@@ -138,10 +138,7 @@ fn parse_cluster(s: &str) -> Result<(KubeVersion, GateSetting), String> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let progress = Progress::new(cli.quiet);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: starting the async runtime: {e}");
@@ -198,10 +195,7 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Cmd::Judge {
-            observation,
-            expect,
-        } => judge(&observation, &expect),
+        Cmd::Judge { observation, expect } => judge(&observation, &expect),
         Cmd::Clusters(c) => clusters(c, progress).await,
     }
 }
@@ -223,9 +217,7 @@ fn run_options(
         .clone()
         .unwrap_or_else(|| PathBuf::from("runs").join(&run_id));
     let template = match &spec.kind_config {
-        Some(p) => {
-            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?
-        }
+        Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?,
         None => cluster::kind::DEFAULT_TEMPLATE.to_string(),
     };
     Ok(RunOptions {
@@ -286,7 +278,13 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
     let progress = progress.with_log(&opts.run_dir.join("run.log"))?;
     progress.say(format!("run {} in {}", opts.run_id, opts.run_dir.display()));
     cleanup::delete_all_on_signal();
-    let report = matrix::run(opts.clone(), &progress).await?;
+    let outcome = matrix::run(opts.clone(), &progress).await;
+    if cleanup::interrupted() {
+        // The signal handler is deleting what the run created; the runtime waits for it
+        // before the process exits.
+        return Ok(ExitCode::from(130));
+    }
+    let report = outcome?;
     let path = report.write_json(&opts.run_dir)?;
     print!("{}", report.summary_text());
     println!("report: {}", path.display());
@@ -298,12 +296,12 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
 }
 
 fn judge(observation: &std::path::Path, expect: &str) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(observation)
-        .with_context(|| format!("reading {}", observation.display()))?;
+    let text =
+        std::fs::read_to_string(observation).with_context(|| format!("reading {}", observation.display()))?;
     let obs: behaviour::Observation = serde_json::from_str(&text)
         .with_context(|| format!("{} is not an observation", observation.display()))?;
-    let b = behaviour::by_id(&obs.behaviour)
-        .with_context(|| format!("unknown behaviour {}", obs.behaviour))?;
+    let b =
+        behaviour::by_id(&obs.behaviour).with_context(|| format!("unknown behaviour {}", obs.behaviour))?;
     let expected: Outcome = serde_json::from_value(serde_json::Value::String(expect.into()))
         .with_context(|| format!("unknown outcome {expect:?}"))?;
     let j = (b.judge)(&obs);
@@ -351,11 +349,7 @@ async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCo
             progress.say(format!("clusters up: {}", file.display()));
             Ok(ExitCode::SUCCESS)
         }
-        ClustersCmd::Serve {
-            spec,
-            watch_pid,
-            log,
-        } => {
+        ClustersCmd::Serve { spec, watch_pid, log } => {
             let opts = run_options(&spec, kind_requests(&spec), keeper::all_behaviours())?;
             let progress = match log {
                 Some(l) => progress.with_log(&l)?,
@@ -407,10 +401,7 @@ fn doctor() -> ExitCode {
         if !ok {
             missing += 1;
         }
-        println!(
-            "{} {what}: {detail}",
-            if ok { "ok     " } else { "MISSING" }
-        );
+        println!("{} {what}: {detail}", if ok { "ok     " } else { "MISSING" });
     };
     let docker = supply::which("docker");
     line(
@@ -472,8 +463,7 @@ fn doctor() -> ExitCode {
         },
     );
     let cache = supply::default_cache_dir();
-    let free = supply::free_bytes(cache.parent().unwrap_or(&cache)).unwrap_or(0) as f64
-        / (1u64 << 30) as f64;
+    let free = supply::free_bytes(cache.parent().unwrap_or(&cache)).unwrap_or(0) as f64 / (1u64 << 30) as f64;
     line(
         free >= 15.0,
         "disk",

@@ -25,10 +25,7 @@ use crate::version::KubeVersion;
 #[serde(tag = "source", rename_all = "kebab-case")]
 pub enum ClusterRequest {
     /// A kind cluster built here.
-    Kind {
-        version: KubeVersion,
-        gate: GateSetting,
-    },
+    Kind { version: KubeVersion, gate: GateSetting },
     /// An existing cluster; `gate` is what the user says it runs with.
     Kubeconfig { path: PathBuf, gate: GateSetting },
 }
@@ -158,10 +155,10 @@ pub async fn remove_leftovers(kind: &Path, cache: &Path, progress: &Progress) {
     let progress = progress.clone();
     let _ = tokio::task::spawn_blocking(move || {
         for name in crate::cluster::kind::leftovers(&cache) {
-            progress.say(format!(
-                "removing leftover cluster {name} of an earlier run"
-            ));
-            if let Err(e) = crate::cluster::kind::delete(&kind, &name) {
+            progress.say(format!("removing leftover cluster {name} of an earlier run"));
+            if let Err(e) = crate::cluster::kind::delete(&kind, &name)
+                && !crate::cluster::kind::force_remove_nodes(&name)
+            {
                 progress.warn(e.to_string());
             }
             let _ = std::fs::remove_file(crate::cluster::kind::record_path(&cache, &name));
@@ -325,16 +322,8 @@ pub async fn check_cluster(
     progress: &Progress,
 ) -> anyhow::Result<Vec<CheckResult>> {
     let client = cluster.client().await?;
-    let target = Arc::new(
-        Target::connect(
-            &cluster.name,
-            cluster.version,
-            cluster.gate,
-            client,
-            run_dir,
-        )
-        .await?,
-    );
+    let target =
+        Arc::new(Target::connect(&cluster.name, cluster.version, cluster.gate, client, run_dir).await?);
     let checks = behaviours.iter().map(|b| {
         let target = target.clone();
         let progress = progress.clone();
@@ -357,8 +346,7 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
                 let results = match up.cluster {
                     Ok(cluster) => {
                         let results =
-                            check_cluster(&cluster, &opts.behaviours, &opts.run_dir, progress)
-                                .await;
+                            check_cluster(&cluster, &opts.behaviours, &opts.run_dir, progress).await;
                         let name = cluster.name.clone();
                         if cluster.origin == Origin::KindCreated && !opts.keep {
                             progress.say(format!("{name}: deleting"));

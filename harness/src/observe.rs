@@ -104,9 +104,7 @@ impl Recorder {
             self.phases.insert(name.clone(), phase.clone());
             entry.events.push(PodEvent {
                 observed_at: now,
-                kind: PodEventKind::Phase {
-                    phase: phase.clone(),
-                },
+                kind: PodEventKind::Phase { phase: phase.clone() },
             });
         }
         for c in status.conditions.iter().flatten() {
@@ -208,8 +206,7 @@ fn record_container_changes(
     if after.restart_count > before.restart_count {
         // A restart between two watch events: the terminated incarnation only shows in
         // lastState. Record its end unless it was already seen terminated.
-        let already_seen_terminated =
-            matches!(before.state, Some(ContainerEventKind::Terminated { .. }));
+        let already_seen_terminated = matches!(before.state, Some(ContainerEventKind::Terminated { .. }));
         if !already_seen_terminated
             && let Some(last) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref())
         {
@@ -277,9 +274,7 @@ impl LiveRecorder {
                 {
                     let mut rec = inner.lock().expect("recorder lock");
                     match &event {
-                        watcher::Event::Apply(p) | watcher::Event::InitApply(p) => {
-                            rec.observe(p, now)
-                        }
+                        watcher::Event::Apply(p) | watcher::Event::InitApply(p) => rec.observe(p, now),
                         watcher::Event::Delete(p) => rec.deleted(p, now),
                         watcher::Event::Init | watcher::Event::InitDone => {}
                     }
@@ -442,10 +437,7 @@ mod tests {
         restarted["lastState"] = json!({"terminated": {"exitCode": 143, "reason": "Error", "containerID": "c://a",
             "startedAt": "2026-11-27T09:59:58Z", "finishedAt": "2026-11-27T10:00:03Z"}});
         rec.observe(
-            &pod(
-                restarted,
-                running("app", "c://x", 0, "2026-11-27T09:59:59Z"),
-            ),
+            &pod(restarted, running("app", "c://x", 0, "2026-11-27T09:59:59Z")),
             t1,
         );
 
@@ -472,14 +464,7 @@ mod tests {
             ),
             t1,
         );
-        assert_eq!(
-            rec.timeline().pods["p"]
-                .container("app")
-                .unwrap()
-                .events
-                .len(),
-            n
-        );
+        assert_eq!(rec.timeline().pods["p"].container("app").unwrap().events.len(), n);
     }
 
     #[test]

@@ -36,10 +36,7 @@ impl Progress {
 
     /// The same reporter, also appending every line to `path`.
     pub fn with_log(mut self, path: &Path) -> std::io::Result<Self> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
         self.log = Some(Arc::new(Mutex::new(file)));
         Ok(self)
     }

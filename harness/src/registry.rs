@@ -37,9 +37,7 @@ pub struct LocalRegistry {
 
 impl std::fmt::Debug for LocalRegistry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LocalRegistry")
-            .field("name", &self.name)
-            .finish()
+        f.debug_struct("LocalRegistry").field("name", &self.name).finish()
     }
 }
 
@@ -64,10 +62,7 @@ impl LocalRegistry {
             .start()
             .await
             .map_err(|e| {
-                anyhow::anyhow!(
-                    "starting the local registry from {}: {e}",
-                    images.registry_image
-                )
+                anyhow::anyhow!("starting the local registry from {}: {e}", images.registry_image)
             })?;
         let port = container
             .get_host_port_ipv4(5000.tcp())
@@ -89,10 +84,7 @@ impl LocalRegistry {
 /// Pushes a local image to `target` (a reference on the registry's host port).
 fn push(local: &str, target: &str) -> anyhow::Result<()> {
     let run = |args: &[&str]| -> anyhow::Result<()> {
-        let out = Command::new("docker")
-            .args(args)
-            .stdin(Stdio::null())
-            .output()?;
+        let out = Command::new("docker").args(args).stdin(Stdio::null()).output()?;
         anyhow::ensure!(
             out.status.success(),
             "docker {} failed: {}",

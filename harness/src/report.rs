@@ -137,10 +137,8 @@ impl Report {
 
     /// Reads a `report.json`.
     pub fn read_json(path: &Path) -> anyhow::Result<Report> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text)
-            .map_err(|e| anyhow::anyhow!("{}: not a report: {e}", path.display()))
+        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a report: {e}", path.display()))
     }
 
     /// A plain-text table for the terminal.
@@ -164,9 +162,7 @@ impl Report {
                 r.kubernetes_version,
                 r.sidecar_gate.to_string(),
                 r.expected.to_string(),
-                r.observed
-                    .map(|o| o.to_string())
-                    .unwrap_or_else(|| "-".into()),
+                r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
                 match r.verdict {
                     Verdict::Pass => "PASS",
                     Verdict::Fail => "FAIL",

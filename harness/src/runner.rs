@@ -14,9 +14,7 @@ use serde_json::json;
 
 use crate::apply::{AppliedObject, Applier};
 use crate::behaviour::evidence::{STUCK_WINDOW, stuck_behind_init};
-use crate::behaviour::{
-    Action, Behaviour, Observation, Rejection, Scenario, WaitRecord, expected_outcome,
-};
+use crate::behaviour::{Action, Behaviour, Observation, Rejection, Scenario, WaitRecord, expected_outcome};
 use crate::error::ApplyError;
 use crate::gate::{GateEffect, effect};
 use crate::observe::{LiveRecorder, Recorder};
@@ -108,10 +106,7 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
             result.evidence = judgement.evidence;
             match save_observation(target, behaviour, &obs) {
                 Ok(rel) => result.observation = Some(rel),
-                Err(e) => progress.warn(format!(
-                    "could not save the observation of {}: {e}",
-                    behaviour.id
-                )),
+                Err(e) => progress.warn(format!("could not save the observation of {}: {e}", behaviour.id)),
             }
         }
         Err(e) => result.error = Some(format!("{e:#}")),
@@ -136,15 +131,9 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
     result
 }
 
-fn save_observation(
-    target: &Target,
-    behaviour: &Behaviour,
-    obs: &Observation,
-) -> anyhow::Result<String> {
+fn save_observation(target: &Target, behaviour: &Behaviour, obs: &Observation) -> anyhow::Result<String> {
     std::fs::create_dir_all(&target.observations_dir)?;
-    let path = target
-        .observations_dir
-        .join(format!("{}.json", behaviour.id));
+    let path = target.observations_dir.join(format!("{}.json", behaviour.id));
     std::fs::write(&path, serde_json::to_vec_pretty(obs)?)?;
     Ok(path
         .strip_prefix(&target.run_dir)
@@ -154,11 +143,7 @@ fn save_observation(
 }
 
 /// Creates the behaviour's namespace, plays the scenario, and deletes the namespace.
-async fn observe(
-    target: &Target,
-    behaviour: &Behaviour,
-    progress: &Progress,
-) -> anyhow::Result<Observation> {
+async fn observe(target: &Target, behaviour: &Behaviour, progress: &Progress) -> anyhow::Result<Observation> {
     let namespace = format!("sc-{}-{}", behaviour.id, short_random());
     create_namespace(&target.client, &namespace).await?;
     let pods: Api<Pod> = Api::namespaced(target.client.clone(), &namespace);
@@ -174,9 +159,7 @@ async fn observe(
     obs.pods = final_state.pods().values().cloned().collect();
     // Deleting a namespace waits for its pods' grace periods; nothing waits for it.
     let namespaces: Api<Namespace> = Api::all(target.client.clone());
-    let _ = namespaces
-        .delete(&namespace, &DeleteParams::background())
-        .await;
+    let _ = namespaces.delete(&namespace, &DeleteParams::background()).await;
     played?;
     Ok(obs)
 }
@@ -201,9 +184,7 @@ async fn play(
                     return Ok(());
                 }
             }
-            let wait = recorder
-                .wait_for("the scenario to settle", window, settled)
-                .await;
+            let wait = recorder.wait_for("the scenario to settle", window, settled).await;
             obs.waits.push(wait_record(
                 "pods settled (finished, ready, or held up by an init container)",
                 &wait,
@@ -214,8 +195,7 @@ async fn play(
         }
         Scenario::ExpectRejection { manifest, retry } => {
             obs.manifests.push(manifest.path.to_string());
-            let accepted =
-                apply_recording(target, manifest.path, manifest.text, namespace, obs).await?;
+            let accepted = apply_recording(target, manifest.path, manifest.text, namespace, obs).await?;
             if let (false, Some(retry)) = (accepted, retry) {
                 let fixed = retry(manifest.text);
                 let path = format!("{} (apiVersion corrected only)", manifest.path);
@@ -243,8 +223,7 @@ async fn play(
                         .collect();
                     all.len() == containers.len()
                         && all.iter().all(|c| {
-                            c.started == Some(true)
-                                && c.state.as_ref().is_some_and(|st| st.running.is_some())
+                            c.started == Some(true) && c.state.as_ref().is_some_and(|st| st.running.is_some())
                         })
                 })
             };
@@ -383,12 +362,7 @@ async fn kill_child(pods: &Api<Pod>, pod: &str, container: &str) -> anyhow::Resu
 
 /// After the pods settled: a Job whose pod finished gets up to 30 s to show its
 /// Complete or Failed condition (the Job controller sets it after the pod's phase).
-async fn wait_for_jobs(
-    target: &Target,
-    namespace: &str,
-    recorder: &LiveRecorder,
-    obs: &mut Observation,
-) {
+async fn wait_for_jobs(target: &Target, namespace: &str, recorder: &LiveRecorder, obs: &mut Observation) {
     let finished = recorder
         .snapshot()
         .timeline()
@@ -398,8 +372,7 @@ async fn wait_for_jobs(
     if !finished {
         return;
     }
-    let jobs: Api<k8s_openapi::api::batch::v1::Job> =
-        Api::namespaced(target.client.clone(), namespace);
+    let jobs: Api<k8s_openapi::api::batch::v1::Job> = Api::namespaced(target.client.clone(), namespace);
     for job in obs.applied.iter().filter(|o| o.kind == "Job") {
         let window = Duration::from_secs(30);
         let started = Instant::now();
@@ -407,13 +380,11 @@ async fn wait_for_jobs(
             j.and_then(|j| j.status.as_ref())
                 .and_then(|s| s.conditions.as_ref())
                 .is_some_and(|cs| {
-                    cs.iter().any(|c| {
-                        (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True"
-                    })
+                    cs.iter()
+                        .any(|c| (c.type_ == "Complete" || c.type_ == "Failed") && c.status == "True")
                 })
         };
-        let outcome =
-            tokio::time::timeout(window, await_condition(jobs.clone(), &job.name, done)).await;
+        let outcome = tokio::time::timeout(window, await_condition(jobs.clone(), &job.name, done)).await;
         let satisfied = matches!(outcome, Ok(Ok(_)));
         obs.waits.push(WaitRecord {
             what: format!("Job {} Complete or Failed", job.name),
@@ -431,14 +402,10 @@ async fn fetch_objects(
 ) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for o in applied.iter().filter(|o| o.kind != "Pod") {
-        let (group, version) = o
-            .api_version
-            .rsplit_once('/')
-            .unwrap_or(("", &o.api_version));
+        let (group, version) = o.api_version.rsplit_once('/').unwrap_or(("", &o.api_version));
         let gvk = GroupVersionKind::gvk(group, version, &o.kind);
         let resource = kube::api::ApiResource::from_gvk(&gvk);
-        let api: Api<DynamicObject> =
-            Api::namespaced_with(target.client.clone(), namespace, &resource);
+        let api: Api<DynamicObject> = Api::namespaced_with(target.client.clone(), namespace, &resource);
         match api.get(&o.name).await {
             Ok(obj) => {
                 let mut v = serde_json::to_value(&obj).unwrap_or_default();
@@ -446,9 +413,7 @@ async fn fetch_objects(
                 v["apiVersion"] = json!(o.api_version);
                 out.push(v);
             }
-            Err(e) => out.push(
-                json!({"kind": o.kind, "metadata": {"name": o.name}, "error": e.to_string()}),
-            ),
+            Err(e) => out.push(json!({"kind": o.kind, "metadata": {"name": o.name}, "error": e.to_string()})),
         }
     }
     out
@@ -471,9 +436,7 @@ async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
         await_condition(accounts, "default", kube::runtime::conditions::is_created()),
     )
     .await
-    .map_err(|_| {
-        anyhow::anyhow!("timed out after 60 s waiting for service account {name}/default")
-    })?
+    .map_err(|_| anyhow::anyhow!("timed out after 60 s waiting for service account {name}/default"))?
     .map_err(|e| anyhow::anyhow!("waiting for service account {name}/default: {e}"))?;
     Ok(())
 }

@@ -134,9 +134,7 @@ impl ContainerTimeline {
     pub fn running_since(&self) -> Vec<Timestamp> {
         let mut out: Vec<Timestamp> = Vec::new();
         for e in &self.events {
-            if let ContainerEventKind::Running {
-                started_at: Some(t),
-            } = e.kind
+            if let ContainerEventKind::Running { started_at: Some(t) } = e.kind
                 && out.last() != Some(&t)
             {
                 out.push(t);
@@ -175,11 +173,7 @@ impl ContainerTimeline {
 
     /// The highest restart count seen.
     pub fn max_restarts(&self) -> i32 {
-        self.events
-            .iter()
-            .map(|e| e.restart_count)
-            .max()
-            .unwrap_or(0)
+        self.events.iter().map(|e| e.restart_count).max().unwrap_or(0)
     }
 
     /// When the recorder first saw `started: true`.

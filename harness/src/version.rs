@@ -17,16 +17,10 @@ pub const NEWEST_MINOR: u32 = 37;
 pub const OLDEST_MINOR: u32 = 28;
 
 /// The newest version built and run on this project's machines: the default of `run`.
-pub const DEFAULT_VERSION: KubeVersion = KubeVersion {
-    minor: 37,
-    patch: 2,
-};
+pub const DEFAULT_VERSION: KubeVersion = KubeVersion { minor: 37, patch: 2 };
 
 /// The version on which the gate can still be switched off, built and run here.
-pub const GATE_SWITCHABLE_VERSION: KubeVersion = KubeVersion {
-    minor: 32,
-    patch: 2,
-};
+pub const GATE_SWITCHABLE_VERSION: KubeVersion = KubeVersion { minor: 32, patch: 2 };
 
 /// A Kubernetes release `1.MINOR.PATCH`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -41,13 +35,9 @@ pub struct KubeVersion {
 pub enum VersionError {
     #[error("malformed Kubernetes version {0:?}: expected 1.MINOR.PATCH, e.g. 1.32.2")]
     Malformed(String),
-    #[error(
-        "Kubernetes {0} is older than 1.{OLDEST_MINOR}: the SidecarContainers feature did not exist yet"
-    )]
+    #[error("Kubernetes {0} is older than 1.{OLDEST_MINOR}: the SidecarContainers feature did not exist yet")]
     TooOld(KubeVersion),
-    #[error(
-        "Kubernetes {0} is newer than kind {KIND_VERSION} can run (newest: 1.{NEWEST_MINOR}.x)"
-    )]
+    #[error("Kubernetes {0} is newer than kind {KIND_VERSION} can run (newest: 1.{NEWEST_MINOR}.x)")]
     TooNew(KubeVersion),
 }
 
@@ -94,10 +84,7 @@ impl FromStr for KubeVersion {
             return Err(malformed());
         };
         let number = |p: &str| -> Result<u32, VersionError> {
-            if p.is_empty()
-                || !p.bytes().all(|b| b.is_ascii_digit())
-                || (p.len() > 1 && p.starts_with('0'))
-            {
+            if p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit()) || (p.len() > 1 && p.starts_with('0')) {
                 return Err(malformed());
             }
             p.parse().map_err(|_| malformed())
@@ -131,36 +118,10 @@ mod tests {
 
     #[test]
     fn parses_with_and_without_v() {
-        assert_eq!(
-            "1.32.2".parse(),
-            Ok(KubeVersion {
-                minor: 32,
-                patch: 2
-            })
-        );
-        assert_eq!(
-            "v1.37.2".parse(),
-            Ok(KubeVersion {
-                minor: 37,
-                patch: 2
-            })
-        );
-        assert_eq!(
-            KubeVersion {
-                minor: 32,
-                patch: 2
-            }
-            .tag(),
-            "v1.32.2"
-        );
-        assert_eq!(
-            KubeVersion {
-                minor: 32,
-                patch: 2
-            }
-            .slug(),
-            "1-32-2"
-        );
+        assert_eq!("1.32.2".parse(), Ok(KubeVersion { minor: 32, patch: 2 }));
+        assert_eq!("v1.37.2".parse(), Ok(KubeVersion { minor: 37, patch: 2 }));
+        assert_eq!(KubeVersion { minor: 32, patch: 2 }.tag(), "v1.32.2");
+        assert_eq!(KubeVersion { minor: 32, patch: 2 }.slug(), "1-32-2");
     }
 
     #[test]

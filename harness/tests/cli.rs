@@ -122,8 +122,5 @@ fn a_version_that_does_not_exist_is_refused_before_any_build() {
         err.contains("unknown Kubernetes version 1.37.99") && err.contains("v1.37."),
         "{err}"
     );
-    assert!(
-        !err.contains("building"),
-        "nothing may be built for it: {err}"
-    );
+    assert!(!err.contains("building"), "nothing may be built for it: {err}");
 }

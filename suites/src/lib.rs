@@ -17,35 +17,23 @@ use sidecar_conformance::runner::{self, Target};
 use sidecar_conformance::version::KubeVersion;
 
 /// Plays `behaviour` on the kind cluster of `version` and `gate` and checks the verdict.
-pub async fn check_on_cluster(
-    version: &str,
-    gate: GateSetting,
-    behaviour: &str,
-) -> anyhow::Result<()> {
+pub async fn check_on_cluster(version: &str, gate: GateSetting, behaviour: &str) -> anyhow::Result<()> {
     let file = ClustersFile::from_env()?;
     let entry = file.find(version, gate).with_context(|| {
         format!("no cluster {version}:{gate} in the setup script's list: add `--cluster {version}:{gate}` to .config/nextest.toml")
     })?;
-    let b =
-        behaviour::by_id(behaviour).with_context(|| format!("unknown behaviour {behaviour}"))?;
+    let b = behaviour::by_id(behaviour).with_context(|| format!("unknown behaviour {behaviour}"))?;
     let kube_version: KubeVersion = version.parse()?;
     let progress = Progress::new(false);
     let result = match entry.failure() {
         Some(failure) => {
-            runner::refused_results(&[b], &entry.report.name, kube_version, gate, &failure)
-                .remove(0)
+            runner::refused_results(&[b], &entry.report.name, kube_version, gate, &failure).remove(0)
         }
         None => {
             let cluster = entry.cluster().await?;
             let client = cluster.client().await?;
-            let target = Target::connect(
-                &entry.report.name,
-                kube_version,
-                gate,
-                client,
-                &file.run_dir,
-            )
-            .await?;
+            let target =
+                Target::connect(&entry.report.name, kube_version, gate, client, &file.run_dir).await?;
             runner::check(&target, b, &progress).await
         }
     };
@@ -74,9 +62,7 @@ pub fn print_result(r: &CheckResult) {
         r.kubernetes_version,
         r.sidecar_gate,
         r.expected,
-        r.observed
-            .map(|o| o.to_string())
-            .unwrap_or_else(|| "-".into()),
+        r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
         r.verdict
     );
     for c in &r.claims {
@@ -99,9 +85,7 @@ pub fn fixtures_dir() -> PathBuf {
 
 /// A recorded observation: `fixtures/observations/<cluster kind>/<behaviour>.json`.
 pub fn recorded(cluster: &str, behaviour: &str) -> Observation {
-    let path = fixtures_dir()
-        .join(cluster)
-        .join(format!("{behaviour}.json"));
+    let path = fixtures_dir().join(cluster).join(format!("{behaviour}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }

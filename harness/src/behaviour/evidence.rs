@@ -25,8 +25,7 @@ impl Findings {
     /// Records a check: `msg` states what should be true.
     pub fn check(&mut self, ok: bool, msg: String) {
         self.holds &= ok;
-        self.evidence
-            .push(if ok { msg } else { format!("NOT: {msg}") });
+        self.evidence.push(if ok { msg } else { format!("NOT: {msg}") });
     }
 
     /// Records a fact that does not decide anything.
@@ -96,10 +95,7 @@ pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
         return Some(Judgement {
             outcome: Outcome::SidecarIgnored,
             evidence: vec![
-                format!(
-                    "the API server refused {} of {}: {}",
-                    r.object, r.file, r.message
-                ),
+                format!("the API server refused {} of {}: {}", r.object, r.file, r.message),
                 format!(
                     "the manifest declares {} with restartPolicy: Always; the API server dropped the field, which left a probe on a regular init container",
                     declared.join(", ")
@@ -266,8 +262,7 @@ pub fn stuck_behind_init(rec: &crate::observe::Recorder, window: std::time::Dura
                 c.terminations().is_empty()
                     && c.events.iter().any(|e| {
                         matches!(e.kind, ContainerEventKind::Running { .. })
-                            && now.duration_since(e.observed_at).as_secs_f64()
-                                >= window.as_secs_f64()
+                            && now.duration_since(e.observed_at).as_secs_f64() >= window.as_secs_f64()
                     })
             })
     })

@@ -1,9 +1,7 @@
 //! "job-completes": the corrected Job finishes although its sidecar never exits by
 //! itself; "job-example-as-written": the page's Job block is refused.
 
-use super::evidence::{
-    Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination,
-};
+use super::evidence::{Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination};
 use super::{Judgement, Observation, Outcome};
 use crate::observe::Recorder;
 use crate::timeline::ContainerRole;
@@ -73,18 +71,13 @@ pub fn judge(obs: &Observation) -> Judgement {
             "pod {pod_name}: {SIDECAR} is not a sidecar in the stored pod"
         ));
     }
-    let main_end = main
-        .terminations()
-        .first()
-        .and_then(|e| termination(&e.kind));
+    let main_end = main.terminations().first().and_then(|e| termination(&e.kind));
     let Some((main_code, _, Some(main_finished))) = main_end else {
         f.fail(format!("pod {pod_name}: {MAIN} never terminated"));
         return f.judgement();
     };
     if main_code == 0 {
-        f.note(format!(
-            "pod {pod_name}: {MAIN} exited 0 at {main_finished}"
-        ));
+        f.note(format!("pod {pod_name}: {MAIN} exited 0 at {main_finished}"));
     } else {
         f.fail(format!(
             "pod {pod_name}: {MAIN} exited {main_code} at {main_finished}"
@@ -99,10 +92,7 @@ pub fn judge(obs: &Observation) -> Judgement {
             fmt_time(other)
         )),
     }
-    let sidecar_end = sidecar
-        .terminations()
-        .first()
-        .and_then(|e| termination(&e.kind));
+    let sidecar_end = sidecar.terminations().first().and_then(|e| termination(&e.kind));
     match sidecar_end {
         Some((code, _, Some(finished))) if finished >= main_finished => f.note(format!(
             "pod {pod_name}: {SIDECAR} was still running when {MAIN} exited and was stopped afterwards: exit code {code} at {finished} ({:.0} s later){}",

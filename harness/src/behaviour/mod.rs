@@ -284,11 +284,7 @@ mod tests {
     fn every_claim_is_quoted_from_the_page() {
         for b in catalogue() {
             for claim in b.claims {
-                assert!(
-                    doc::page_contains(claim),
-                    "{}: not in the page: {claim:?}",
-                    b.id
-                );
+                assert!(doc::page_contains(claim), "{}: not in the page: {claim:?}", b.id);
             }
         }
     }
@@ -310,13 +306,8 @@ mod tests {
             expected_outcome(job, &GateEffect::Disabled),
             Outcome::SidecarIgnored
         );
-        assert_eq!(
-            expected_outcome(lint, &GateEffect::Disabled),
-            Outcome::Rejected
-        );
-        let refused = GateEffect::ClusterRefused {
-            why: "locked".into(),
-        };
+        assert_eq!(expected_outcome(lint, &GateEffect::Disabled), Outcome::Rejected);
+        let refused = GateEffect::ClusterRefused { why: "locked".into() };
         assert_eq!(expected_outcome(job, &refused), Outcome::ClusterRefused);
         assert_eq!(expected_outcome(lint, &refused), Outcome::ClusterRefused);
     }

@@ -1,9 +1,7 @@
 //! "start-ordering": the sidecar starts before the app; the init container after it
 //! waits until the sidecar is `started` (here: until its startup probe passed).
 
-use super::evidence::{
-    Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination,
-};
+use super::evidence::{Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination};
 use super::{Judgement, Observation, Outcome};
 use crate::observe::Recorder;
 use crate::timeline::{ContainerEventKind, ContainerRole};
@@ -63,9 +61,7 @@ pub fn judge(obs: &Observation) -> Judgement {
 
     let sidecar_start = sidecar.first_started_at();
     let next_run = next.terminations().first().and_then(|e| match &e.kind {
-        ContainerEventKind::Terminated { message, .. } => {
-            termination(&e.kind).map(|t| (t, message.clone()))
-        }
+        ContainerEventKind::Terminated { message, .. } => termination(&e.kind).map(|t| (t, message.clone())),
         _ => None,
     });
     let app_start = app.first_started_at();
@@ -122,7 +118,11 @@ pub fn judge(obs: &Observation) -> Judgement {
         ),
         (flag, n) => f.check(
             false,
-            format!("the watch saw {SIDECAR} started=true at {} and {NEXT_INIT} run at {}", fmt_time(flag), fmt_time(n)),
+            format!(
+                "the watch saw {SIDECAR} started=true at {} and {NEXT_INIT} run at {}",
+                fmt_time(flag),
+                fmt_time(n)
+            ),
         ),
     }
     // The sidecar's `started` flag was false for a while: the probe, not the process

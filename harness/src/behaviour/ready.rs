@@ -1,8 +1,7 @@
 //! "deployment-ready": the page's Deployment shows 2/2 Ready, Running, 0 restarts.
 
 use super::evidence::{
-    Findings, STUCK_WINDOW, ready_column, restarts_column, sidecar_ignored, status_column,
-    stuck_behind_init,
+    Findings, STUCK_WINDOW, ready_column, restarts_column, sidecar_ignored, status_column, stuck_behind_init,
 };
 use super::{Judgement, Observation};
 use crate::observe::Recorder;
@@ -43,10 +42,7 @@ pub fn judge(obs: &Observation) -> Judgement {
         .collect();
     f.check(
         pods.len() == desired,
-        format!(
-            "{} pod(s) of the Deployment exist, {desired} desired",
-            pods.len()
-        ),
+        format!("{} pod(s) of the Deployment exist, {desired} desired", pods.len()),
     );
     for pod in pods {
         let name = pod.metadata.name.clone().unwrap_or_default();

@@ -37,10 +37,7 @@ pub fn judge(obs: &Observation) -> Judgement {
     }
     let mut f = Findings::default();
     if obs.actions.is_empty() {
-        f.check(
-            false,
-            "no container was made to exit (the pod never ran)".into(),
-        );
+        f.check(false, "no container was made to exit (the pod never ran)".into());
     }
     for (i, action) in obs.actions.iter().enumerate() {
         let next = obs.actions.get(i + 1).map(|a| a.at);
@@ -96,10 +93,7 @@ pub fn judge(obs: &Observation) -> Judgement {
 
         for other in pod.containers.iter().filter(|c| c.name != target.name) {
             let id_before = id_at(other, action.at);
-            let id_after = next.map_or_else(
-                || other.container_ids().last().copied(),
-                |n| id_at(other, n),
-            );
+            let id_after = next.map_or_else(|| other.container_ids().last().copied(), |n| id_at(other, n));
             let hits = disruptions(other, action.at, next);
             f.check(
                 hits == 0 && id_before.is_some() && id_before == id_after,
@@ -112,11 +106,7 @@ pub fn judge(obs: &Observation) -> Judgement {
         }
     }
     // Each container restarted exactly once over the whole scenario: once per action on it.
-    if let Some(pod) = obs
-        .actions
-        .first()
-        .and_then(|a| obs.timeline.pods.get(&a.pod))
-    {
+    if let Some(pod) = obs.actions.first().and_then(|a| obs.timeline.pods.get(&a.pod)) {
         for c in &pod.containers {
             let acted = obs.actions.iter().filter(|a| a.container == c.name).count() as i32;
             f.check(

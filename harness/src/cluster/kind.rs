@@ -7,6 +7,7 @@
 //! clusters of a run still going, and how a kept cluster is reused. Clusters without
 //! the prefix are never touched.
 
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -112,9 +113,9 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
         ));
     };
     for node in nodes.iter_mut() {
-        let node = node.as_object_mut().ok_or_else(|| {
-            ClusterError::Other("kind-config.yaml: a node is not a mapping".into())
-        })?;
+        let node = node
+            .as_object_mut()
+            .ok_or_else(|| ClusterError::Other("kind-config.yaml: a node is not a mapping".into()))?;
         node.insert("image".into(), json!(spec.node_image));
         if let Some(mirror) = &spec.mirror {
             let mounts = node.entry("extraMounts").or_insert_with(|| json!([]));
@@ -138,18 +139,16 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
     let mut containerd_patches: Vec<String> = Vec::new();
     if spec.mirror.is_some() {
         containerd_patches.push(
-            "[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/etc/containerd/certs.d\"\n".into(),
+            "[plugins.\"io.containerd.grpc.v1.cri\".registry]\n  config_path = \"/etc/containerd/certs.d\"\n"
+                .into(),
         );
     }
     if spec.host.lacks_sys_resource {
-        containerd_patches.push(
-            "[plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n".into(),
-        );
+        containerd_patches
+            .push("[plugins.\"io.containerd.grpc.v1.cri\"]\n  restrict_oom_score_adj = true\n".into());
     }
     if !containerd_patches.is_empty() {
-        let patches = obj
-            .entry("containerdConfigPatches")
-            .or_insert_with(|| json!([]));
+        let patches = obj.entry("containerdConfigPatches").or_insert_with(|| json!([]));
         if let Some(patches) = patches.as_array_mut() {
             patches.extend(containerd_patches.into_iter().map(Value::String));
         }
@@ -157,9 +156,7 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
 
     // kubelet 1.35 and newer refuse to start on cgroup v1 unless told otherwise.
     if spec.host.cgroup_v1 && spec.version.minor >= 35 {
-        let patches = obj
-            .entry("kubeadmConfigPatches")
-            .or_insert_with(|| json!([]));
+        let patches = obj.entry("kubeadmConfigPatches").or_insert_with(|| json!([]));
         if let Some(patches) = patches.as_array_mut() {
             patches.push(Value::String(
                 "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nfailCgroupV1: false\n".into(),
@@ -167,8 +164,7 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
         }
     }
 
-    serde_saphyr::to_string(&config)
-        .map_err(|e| ClusterError::Other(format!("rendering kind config: {e}")))
+    serde_saphyr::to_string(&config).map_err(|e| ClusterError::Other(format!("rendering kind config: {e}")))
 }
 
 /// The name of a cluster: prefix, version, gate and a run-specific suffix, short enough
@@ -189,7 +185,7 @@ pub fn create(
     let started = Instant::now();
     let log = std::fs::File::create(log_path)
         .map_err(|e| ClusterError::Other(format!("{}: {e}", log_path.display())))?;
-    let status = Command::new(kind)
+    let mut child = Command::new(kind)
         .args([
             "create", "cluster", "--name", &spec.name, "--wait", "3m", "--retain",
         ])
@@ -198,13 +194,18 @@ pub fn create(
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .stdin(Stdio::null())
-        .stdout(
-            log.try_clone()
-                .map_err(|e| ClusterError::Other(e.to_string()))?,
-        )
+        .stdout(log.try_clone().map_err(|e| ClusterError::Other(e.to_string()))?)
         .stderr(log)
-        .status()
+        // Out of the terminal's process group: on Ctrl-C the harness stops kind itself
+        // and then deletes the cluster, instead of racing kind's own clean-up.
+        .process_group(0)
+        .spawn()
         .map_err(|e| ClusterError::Other(format!("running {}: {e}", kind.display())))?;
+    let guard = crate::cleanup::ChildGuard::new(child.id());
+    let status = child
+        .wait()
+        .map_err(|e| ClusterError::Other(format!("waiting for {}: {e}", kind.display())))?;
+    drop(guard);
     if status.success() {
         return Ok(());
     }
@@ -238,6 +239,62 @@ pub fn delete(kind: &Path, name: &str) -> Result<(), ClusterError> {
             "kind delete cluster --name {name} failed: {}",
             String::from_utf8_lossy(&out.stderr).trim()
         )))
+    }
+}
+
+/// Removes the node containers of cluster `name` directly; `true` when none is left.
+///
+/// On cgroup v1 hosts a node killed while its runc was setting up an inner container
+/// can keep tasks in a FROZEN freezer cgroup: they never die, and Docker fails with
+/// "did not receive an exit event". Thawing the node's freezer cgroups lets it go.
+pub fn force_remove_nodes(name: &str) -> bool {
+    let ids = Command::new("docker")
+        .args([
+            "ps",
+            "-aq",
+            "--no-trunc",
+            "--filter",
+            &format!("label=io.x-k8s.kind.cluster={name}"),
+        ])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .unwrap_or_default();
+    for id in &ids {
+        thaw(&Path::new("/sys/fs/cgroup/freezer/docker").join(id));
+        let _ = Command::new("docker")
+            .args(["rm", "-f", "-v", id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+    ids.iter().all(|id| {
+        !Command::new("docker")
+            .args(["inspect", id])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    })
+}
+
+/// Writes THAWED into every FROZEN freezer.state below `dir` (cgroup v1 only).
+fn thaw(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let state = dir.join("freezer.state");
+    if std::fs::read_to_string(&state).is_ok_and(|s| s.trim() == "FROZEN") {
+        let _ = std::fs::write(&state, "THAWED");
+    }
+    for e in entries.flatten() {
+        if e.file_type().is_ok_and(|t| t.is_dir()) {
+            thaw(&e.path());
+        }
     }
 }
 
@@ -383,11 +440,11 @@ mod tests {
     fn host_fixes_follow_the_host() {
         let fixed = render(&spec("1.37.2", GateSetting::Default, V1_HOST));
         let patches = fixed["containerdConfigPatches"].as_array().unwrap();
-        assert!(patches.iter().any(|p| {
-            p.as_str()
-                .unwrap()
-                .contains("restrict_oom_score_adj = true")
-        }));
+        assert!(
+            patches
+                .iter()
+                .any(|p| { p.as_str().unwrap().contains("restrict_oom_score_adj = true") })
+        );
         assert!(
             fixed["kubeadmConfigPatches"][0]
                 .as_str()

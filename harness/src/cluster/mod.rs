@@ -96,14 +96,13 @@ pub async fn client_for(kubeconfig: &Path) -> Result<(Client, String), ClusterEr
         kubeconfig: kubeconfig.to_path_buf(),
         detail,
     };
-    let kc = Kubeconfig::read_from(kubeconfig)
-        .map_err(|e| unreachable(format!("reading the kubeconfig: {e}")))?;
+    let kc =
+        Kubeconfig::read_from(kubeconfig).map_err(|e| unreachable(format!("reading the kubeconfig: {e}")))?;
     let config = Config::from_custom_kubeconfig(kc, &KubeConfigOptions::default())
         .await
         .map_err(|e| unreachable(format!("loading the kubeconfig: {e}")))?;
     let server = config.cluster_url.to_string();
-    let client =
-        Client::try_from(config).map_err(|e| unreachable(format!("building a client: {e}")))?;
+    let client = Client::try_from(config).map_err(|e| unreachable(format!("building a client: {e}")))?;
     match tokio::time::timeout(Duration::from_secs(20), client.apiserver_version()).await {
         Ok(Ok(info)) => Ok((client, info.git_version)),
         Ok(Err(e)) => Err(unreachable(format!("{server} answered with an error: {e}"))),
@@ -123,10 +122,7 @@ pub struct Health {
 }
 
 /// Waits (watching, at most `deadline`) until every node is Ready and CoreDNS runs.
-pub async fn check_health(
-    client: &Client,
-    deadline: Duration,
-) -> Result<Health, crate::error::WaitTimeout> {
+pub async fn check_health(client: &Client, deadline: Duration) -> Result<Health, crate::error::WaitTimeout> {
     use k8s_openapi::api::core::v1::{Node, Pod};
     use kube::runtime::watcher;
     let started = Instant::now();
@@ -150,8 +146,7 @@ pub async fn check_health(
     let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), "kube-system");
     let pod_ready = |p: &Pod| {
         let s = p.status.clone().unwrap_or_default();
-        s.phase.as_deref() == Some("Running")
-            && s.container_statuses.iter().flatten().all(|c| c.ready)
+        s.phase.as_deref() == Some("Running") && s.container_statuses.iter().flatten().all(|c| c.ready)
     };
     let left = deadline.saturating_sub(started.elapsed());
     crate::observe::wait_for_set(
@@ -173,10 +168,7 @@ pub async fn check_health(
         .map(|l| l.items)
         .unwrap_or_default();
     Ok(Health {
-        nodes: node_list
-            .iter()
-            .filter_map(|n| n.metadata.name.clone())
-            .collect(),
+        nodes: node_list.iter().filter_map(|n| n.metadata.name.clone()).collect(),
         coredns_pods: dns.iter().filter_map(|p| p.metadata.name.clone()).collect(),
         ready_ms: started.elapsed().as_millis() as u64,
     })
@@ -231,12 +223,8 @@ impl KindProvider {
             });
         }
         let dir = self.run_dir.join("clusters").join(&spec.name);
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            fail(
-                ClusterError::Other(format!("{}: {e}", dir.display())),
-                vec![],
-            )
-        })?;
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| fail(ClusterError::Other(format!("{}: {e}", dir.display())), vec![]))?;
         if let Some(mirror) = &spec.mirror {
             mirror.write_hosts_toml().map_err(|e| {
                 fail(
@@ -248,8 +236,7 @@ impl KindProvider {
         let config = kind::render_config(&self.template, spec).map_err(|e| fail(e, vec![]))?;
         let config_path = dir.join("kind-config.yaml");
         let kubeconfig = dir.join("kubeconfig");
-        std::fs::write(&config_path, config)
-            .map_err(|e| fail(ClusterError::Other(e.to_string()), vec![]))?;
+        std::fs::write(&config_path, config).map_err(|e| fail(ClusterError::Other(e.to_string()), vec![]))?;
         // Own the cluster before it exists: Ctrl-C during creation must delete it too.
         let guard = Owned::new(Resource::KindCluster {
             kind: self.kind.clone(),
@@ -322,10 +309,7 @@ mod tests {
     fn reads_server_versions_of_distributions() {
         assert_eq!(parse_server_version("v1.32.2"), "1.32.2".parse().ok());
         assert_eq!(parse_server_version("v1.30.4+k3s1"), "1.30.4".parse().ok());
-        assert_eq!(
-            parse_server_version("v1.31.1-gke.1146000"),
-            "1.31.1".parse().ok()
-        );
+        assert_eq!(parse_server_version("v1.31.1-gke.1146000"), "1.31.1".parse().ok());
         assert_eq!(parse_server_version("garbage"), None);
     }
 }

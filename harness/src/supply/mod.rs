@@ -162,12 +162,10 @@ impl Supply {
         if which("docker").is_none() && !is_debian_root() {
             return Err(SupplyError::Missing {
                 what: "no docker command and no Docker engine".into(),
-                hint: "install Docker (https://docs.docker.com/engine/install/) and start it"
-                    .into(),
+                hint: "install Docker (https://docs.docker.com/engine/install/) and start it".into(),
             });
         }
-        self.progress
-            .say("no Docker engine answers: setting one up");
+        self.progress.say("no Docker engine answers: setting one up");
         let log = self.runner.logs_dir.join("engine.log");
         std::fs::create_dir_all(&self.runner.logs_dir)
             .map_err(|e| SupplyError::io(&self.runner.logs_dir, e))?;
@@ -183,7 +181,8 @@ impl Supply {
             Some(0) => Ok(()),
             Some(3) => Err(SupplyError::Missing {
                 what: "no Docker engine answers".into(),
-                hint: "install Docker (https://docs.docker.com/engine/install/), start it, and run again".into(),
+                hint: "install Docker (https://docs.docker.com/engine/install/), start it, and run again"
+                    .into(),
             }),
             _ => Err(SupplyError::StepFailed {
                 step: "docker engine".into(),
@@ -201,10 +200,7 @@ impl Supply {
         {
             return Ok(path);
         }
-        let bin_dir = self
-            .cache
-            .join("tools")
-            .join(format!("kind-{KIND_VERSION}"));
+        let bin_dir = self.cache.join("tools").join(format!("kind-{KIND_VERSION}"));
         let kind = bin_dir.join("kind");
         if kind.is_file() {
             return Ok(kind);
@@ -353,9 +349,7 @@ impl Supply {
         Ok(NodeImage {
             version,
             image: tag,
-            origin: ImageOrigin::BuiltHere {
-                key: node_step.key(),
-            },
+            origin: ImageOrigin::BuiltHere { key: node_step.key() },
         })
     }
 
@@ -380,16 +374,12 @@ impl Supply {
         self.run(&Step {
             name: "alpine stand-in image".into(),
             script: "alpine-standin.sh",
-            args: vec![
-                alpine.clone(),
-                LABEL_ARG.into(),
-                self.work_dir("alpine-standin"),
-            ],
+            args: vec![alpine.clone(), LABEL_ARG.into(), self.work_dir("alpine-standin")],
             inputs: vec![],
             output: Output::Image(alpine.clone()),
         })?;
-        let content = image_label(&alpine, "io.sidecar-conformance.content")
-            .unwrap_or_else(|| "busybox".into());
+        let content =
+            image_label(&alpine, "io.sidecar-conformance.content").unwrap_or_else(|| "busybox".into());
         Ok(WorkloadImages {
             registry_image,
             stand_ins: vec![StandIn {
@@ -454,8 +444,7 @@ impl Supply {
 
     /// Refuses a version the Go module proxy does not list before any build starts.
     fn check_version_is_served(&self, go: &Path, version: KubeVersion) -> Result<(), SupplyError> {
-        let Some(listed) = command_output(go, &["list", "-m", "-versions", "k8s.io/kubernetes"])
-        else {
+        let Some(listed) = command_output(go, &["list", "-m", "-versions", "k8s.io/kubernetes"]) else {
             // The proxy did not answer the listing: let the build say what fails.
             return Ok(());
         };
@@ -585,13 +574,7 @@ fn missing_image(version: KubeVersion, what: &str, images: &[String]) -> SupplyE
 fn kubeadm_images(kubeadm: &Path, version: KubeVersion) -> Result<Vec<String>, SupplyError> {
     command_output(
         kubeadm,
-        &[
-            "config",
-            "images",
-            "list",
-            "--kubernetes-version",
-            &version.tag(),
-        ],
+        &["config", "images", "list", "--kubernetes-version", &version.tag()],
     )
     .map(|out| out.lines().map(str::to_string).collect())
     .ok_or_else(|| SupplyError::StepFailed {

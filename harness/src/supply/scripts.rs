@@ -10,20 +10,14 @@ use crate::error::SupplyError;
 /// (file name, text) of every script.
 const SCRIPTS: &[(&str, &str)] = &[
     ("engine.sh", include_str!("../../supply/engine.sh")),
-    (
-        "host-packages.sh",
-        include_str!("../../supply/host-packages.sh"),
-    ),
+    ("host-packages.sh", include_str!("../../supply/host-packages.sh")),
     ("rootfs.sh", include_str!("../../supply/rootfs.sh")),
     (
         "node-components.sh",
         include_str!("../../supply/node-components.sh"),
     ),
     ("base-image.sh", include_str!("../../supply/base-image.sh")),
-    (
-        "k8s-binaries.sh",
-        include_str!("../../supply/k8s-binaries.sh"),
-    ),
+    ("k8s-binaries.sh", include_str!("../../supply/k8s-binaries.sh")),
     ("etcd.sh", include_str!("../../supply/etcd.sh")),
     ("coredns.sh", include_str!("../../supply/coredns.sh")),
     ("node-image.sh", include_str!("../../supply/node-image.sh")),

@@ -140,23 +140,14 @@ impl StepRunner {
         let log_path = self
             .logs_dir
             .join(format!("{}.log", step.name.replace([' ', '/'], "-")));
-        self.progress.say(format!(
-            "{}: building (log: {})",
-            step.name,
-            log_path.display()
-        ));
+        self.progress
+            .say(format!("{}: building (log: {})", step.name, log_path.display()));
         let started = Instant::now();
         let label = format!("{KEY_LABEL}={key}");
         let args: Vec<String> = step
             .args
             .iter()
-            .map(|a| {
-                if a == LABEL_ARG {
-                    label.clone()
-                } else {
-                    a.clone()
-                }
-            })
+            .map(|a| if a == LABEL_ARG { label.clone() } else { a.clone() })
             .collect();
         let status = self.run_logged(step, &args, &log_path)?;
         if !status {
@@ -177,9 +168,7 @@ impl StepRunner {
                     return Err(SupplyError::StepFailed {
                         step: step.name.clone(),
                         log: log_path.clone(),
-                        tail: format!(
-                            "the script succeeded but image {tag} does not carry {label}"
-                        ),
+                        tail: format!("the script succeeded but image {tag} does not carry {label}"),
                     });
                 }
             }
@@ -191,12 +180,7 @@ impl StepRunner {
     }
 
     /// Runs the script with stdout and stderr into the log, echoing progress lines.
-    fn run_logged(
-        &self,
-        step: &Step,
-        args: &[String],
-        log_path: &Path,
-    ) -> Result<bool, SupplyError> {
+    fn run_logged(&self, step: &Step, args: &[String], log_path: &Path) -> Result<bool, SupplyError> {
         let script = self.scripts_dir.join(step.script);
         let mut log = fs::File::create(log_path).map_err(|e| SupplyError::io(log_path, e))?;
         let _ = writeln!(log, "# {} {}", script.display(), args.join(" "));
@@ -206,11 +190,7 @@ impl StepRunner {
             .args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
-            .stdout(
-                writer
-                    .try_clone()
-                    .map_err(|e| SupplyError::io(log_path, e))?,
-            )
+            .stdout(writer.try_clone().map_err(|e| SupplyError::io(log_path, e))?)
             .stderr(writer)
             .spawn()
             .map_err(|e| SupplyError::io(&script, e))?;
@@ -221,13 +201,8 @@ impl StepRunner {
             let name = step.name.clone();
             let started = Instant::now();
             std::thread::spawn(move || {
-                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(HEARTBEAT)
-                {
-                    progress.say(format!(
-                        "{name}: still running ({})",
-                        human(started.elapsed())
-                    ));
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) = stopped.recv_timeout(HEARTBEAT) {
+                    progress.say(format!("{name}: still running ({})", human(started.elapsed())));
                 }
             })
         };

@@ -170,10 +170,7 @@ fn a_gate_on_expectation_fails_on_a_recorded_gate_on_run_only_when_broken() {
     // The verdict compares; shown here on the real recording both ways.
     let obs = recorded(GATE_ON, "job-completes");
     let j = judge(&obs);
-    assert_eq!(
-        CheckResult::verdict_of(Outcome::Holds, j.outcome),
-        Verdict::Pass
-    );
+    assert_eq!(CheckResult::verdict_of(Outcome::Holds, j.outcome), Verdict::Pass);
     assert_eq!(
         CheckResult::verdict_of(Outcome::SidecarIgnored, j.outcome),
         Verdict::Fail
@@ -188,10 +185,7 @@ fn fixtures_are_real_recordings() {
             let text = std::fs::read_to_string(f.unwrap().path()).unwrap();
             let obs: Observation = serde_json::from_str(&text).unwrap();
             assert!(obs.namespace.starts_with("sc-"), "{}", obs.namespace);
-            assert!(
-                obs.timeline.pods.values().all(|p| !p.uid.is_empty())
-                    || obs.timeline.pods.is_empty()
-            );
+            assert!(obs.timeline.pods.values().all(|p| !p.uid.is_empty()) || obs.timeline.pods.is_empty());
         }
     }
 }
@@ -260,7 +254,6 @@ fn the_pages_job_block_is_refused_with_both_defects_named() {
 fn an_accepted_job_block_would_not_count_as_rejected() {
     let mut obs = raw(GATE_OFF, "job-example-as-written");
     obs["rejections"] = json!([]);
-    obs["applied"] =
-        json!([{"api_version": "batch/v1", "kind": "Job", "name": "myapp", "namespace": "x"}]);
+    obs["applied"] = json!([{"api_version": "batch/v1", "kind": "Job", "name": "myapp", "namespace": "x"}]);
     assert_eq!(judge(&from(obs)).outcome, Outcome::Holds);
 }
