@@ -85,11 +85,13 @@ mod tests {
             env!("CARGO_MANIFEST_DIR"),
             "/../../shared/seed/sidecar-containers.md"
         );
-        if let Ok(text) = std::fs::read_to_string(seed) {
-            assert_eq!(
+        match std::fs::read_to_string(seed) {
+            Ok(text) => assert_eq!(
                 text, PAGE,
                 "manifests/page/sidecar-containers.md differs from {seed}"
-            );
+            ),
+            // Outside the project's machines the seed may be absent; in CI it is beside the clone.
+            Err(e) => assert!(std::env::var("CI").is_err(), "{seed}: {e}"),
         }
     }
 

@@ -124,3 +124,23 @@ fn a_version_that_does_not_exist_is_refused_before_any_build() {
     );
     assert!(!err.contains("building"), "nothing may be built for it: {err}");
 }
+
+#[test]
+fn a_build_that_cannot_fit_on_disk_does_not_start() {
+    let cache = std::env::temp_dir().join(format!("sc-cli-disk-{}", std::process::id()));
+    let (code, err) = stderr_of(
+        cli()
+            .env("SIDECAR_CONFORMANCE_CACHE", &cache)
+            .env("SIDECAR_CONFORMANCE_MIN_FREE_GIB", "1000000")
+            .args(["supply", "-k", "1.36.1"]),
+    );
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("not enough disk space") && err.contains("1000000 GiB"),
+        "{err}"
+    );
+    assert!(
+        !cache.join("tools").exists() && !cache.join("logs").exists(),
+        "nothing may be built"
+    );
+}

@@ -139,6 +139,13 @@ impl Supply {
     /// Refuses, before anything is installed or built, versions the Go module proxy does
     /// not list (a typo, or a release that does not exist).
     pub fn check_versions(&self, versions: &[KubeVersion]) -> Result<(), SupplyError> {
+        // Before anything is installed: a build that cannot fit must not start.
+        let all_cached = versions
+            .iter()
+            .all(|v| step::image_key(&format!("sidecar-conformance/node:{}", v.tag())).is_some());
+        if !all_cached {
+            self.check_disk_space()?;
+        }
         let needs_build: Vec<&KubeVersion> = versions
             .iter()
             .filter(|v| !PINNED_NODE_IMAGES.iter().any(|(p, _)| *p == v.to_string()))
