@@ -264,21 +264,14 @@ fn collect_report(
         }
     }
     results.sort_by(|a: &CheckResult, b| (&a.cluster, &a.behaviour).cmp(&(&b.cluster, &b.behaviour)));
-    let mut report = Report {
-        format_version: crate::report::FORMAT_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        run_id: opts.run_id.clone(),
-        run_dir: opts.run_dir.display().to_string(),
+    Ok(Report::new(
+        &opts.run_id,
+        &opts.run_dir,
         started_at,
-        finished_at: jiff::Timestamp::now(),
-        page: crate::doc::PAGE_PATH.into(),
-        stand_ins: file.stand_ins.clone(),
-        clusters: file.clusters.iter().map(|c| c.report.clone()).collect(),
+        file.stand_ins.clone(),
+        file.clusters.iter().map(|c| c.report.clone()).collect(),
         results,
-        summary: Default::default(),
-    };
-    report.tally();
-    Ok(report)
+    ))
 }
 
 /// Every behaviour, for keeper runs (tests pick theirs).

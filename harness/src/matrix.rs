@@ -368,26 +368,21 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
         .buffered(opts.parallel.max(1))
         .collect::<Vec<_>>()
         .await;
-    let mut report = Report {
-        format_version: crate::report::FORMAT_VERSION,
-        tool_version: env!("CARGO_PKG_VERSION").into(),
-        run_id: opts.run_id.clone(),
-        run_dir: opts.run_dir.display().to_string(),
-        started_at,
-        finished_at: jiff::Timestamp::now(),
-        page: crate::doc::PAGE_PATH.into(),
-        stand_ins: prepared.stand_ins(),
-        clusters: vec![],
-        results: vec![],
-        summary: Default::default(),
-    };
+    let mut clusters = Vec::new();
+    let mut all_results = Vec::new();
     for r in results {
         let (cluster, results) = r?;
-        report.clusters.push(cluster);
-        report.results.extend(results);
+        clusters.push(cluster);
+        all_results.extend(results);
     }
-    report.tally();
-    Ok(report)
+    Ok(Report::new(
+        &opts.run_id,
+        &opts.run_dir,
+        started_at,
+        prepared.stand_ins(),
+        clusters,
+        all_results,
+    ))
 }
 
 fn version_of(request: &ClusterRequest, report: &ClusterReport) -> KubeVersion {

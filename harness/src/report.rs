@@ -110,6 +110,32 @@ pub struct Report {
 }
 
 impl Report {
+    /// A report of a run that started at `started_at` and ends now.
+    pub fn new(
+        run_id: &str,
+        run_dir: &Path,
+        started_at: jiff::Timestamp,
+        stand_ins: Vec<StandIn>,
+        clusters: Vec<ClusterReport>,
+        results: Vec<CheckResult>,
+    ) -> Report {
+        let mut report = Report {
+            format_version: FORMAT_VERSION,
+            tool_version: env!("CARGO_PKG_VERSION").into(),
+            run_id: run_id.into(),
+            run_dir: run_dir.display().to_string(),
+            started_at,
+            finished_at: jiff::Timestamp::now(),
+            page: crate::doc::PAGE_PATH.into(),
+            stand_ins,
+            clusters,
+            results,
+            summary: Summary::default(),
+        };
+        report.tally();
+        report
+    }
+
     /// Counts verdicts into `summary`.
     pub fn tally(&mut self) {
         let mut s = Summary::default();

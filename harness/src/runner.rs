@@ -103,7 +103,20 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
             let judgement = (behaviour.judge)(&obs);
             result.observed = Some(judgement.outcome);
             result.verdict = CheckResult::verdict_of(expected, judgement.outcome);
-            result.evidence = judgement.evidence;
+            // A wait that ran out is part of the story: say which, and after how long.
+            result.evidence = obs
+                .waits
+                .iter()
+                .filter(|w| !w.satisfied)
+                .map(|w| {
+                    format!(
+                        "timed out after {:.0} s waiting for {}",
+                        w.after_ms as f64 / 1000.0,
+                        w.what
+                    )
+                })
+                .chain(judgement.evidence)
+                .collect();
             match save_observation(target, behaviour, &obs) {
                 Ok(rel) => result.observation = Some(rel),
                 Err(e) => progress.warn(format!("could not save the observation of {}: {e}", behaviour.id)),

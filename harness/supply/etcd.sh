@@ -7,6 +7,7 @@
 # it; a throwaway module that requires all of etcd's modules at the same version
 # builds it.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 version=$1 out=$2 work=$3
 rm -rf "$work" "$out.partial"; mkdir -p "$work" "$out.partial"; cd "$work"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
@@ -24,14 +25,7 @@ require (
 )
 MOD
 printf '//go:build tools\npackage tools\nimport _ "go.etcd.io/etcd/server/v3"\n' >tools.go
-if ! go mod tidy >tidy.log 2>&1; then
-  cat tidy.log >&2
-  if grep -qE '403|not available' tidy.log; then
-    echo "[etcd] the Go module proxy refused etcd $version; it lists: $(go list -m -versions go.etcd.io/etcd/server/v3 | tr ' ' '\n' | tail -n 8 | tr '\n' ' ')" >&2
-    exit 5
-  fi
-  exit 1
-fi
+go_run etcd go mod tidy
 go build -trimpath -ldflags "-s -w" -o "$out.partial/etcd" go.etcd.io/etcd/server/v3
 "$out.partial/etcd" --version | head -n1 >&2
 rm -rf "$out"; mv "$out.partial" "$out"; rm -rf "$work"

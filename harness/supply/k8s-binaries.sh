@@ -11,25 +11,18 @@
 # k8s.io/kubernetes and points each of those replaces at the published staging
 # module of the same minor (v0.Y.Z), then build the seven cmd/ packages from it.
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 version=$1 out=$2 work=$3
 minor=${version#v1.}; minor=${minor%%.*}
 staging_version="v0.${version#v1.}"
 
 log() { printf '[k8s-binaries %s] %s\n' "$version" "$*" >&2; }
-refused() {
-  log "the Go module proxy refused $1"
-  log "versions it lists for $2: $(go list -m -versions "$2" 2>/dev/null | cut -d' ' -f2- | tr ' ' '\n' | tail -n 12 | tr '\n' ' ')"
-  exit 5
-}
-
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local}
 rm -rf "$work"; mkdir -p "$work"; cd "$work"
 
 log "downloading k8s.io/kubernetes@$version"
-if ! info=$(go mod download -json "k8s.io/kubernetes@$version" 2>&1); then
-  echo "$info" >&2
-  refused "k8s.io/kubernetes@$version" k8s.io/kubernetes
-fi
+go_run "k8s-binaries $version" go mod download "k8s.io/kubernetes@$version"
+info=$(go mod download -json "k8s.io/kubernetes@$version")
 gomod=$(printf '%s' "$info" | sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",$/\1/p')
 
 cat >go.mod <<MOD
@@ -58,12 +51,7 @@ cmds="kubelet kubeadm kubectl kube-apiserver kube-controller-manager kube-schedu
 } >tools.go
 
 log "resolving dependencies (go mod tidy)"
-if ! go mod tidy >tidy.log 2>&1; then
-  cat tidy.log >&2
-  bad=$(grep -oE '[a-z0-9./-]+@v[0-9][^:]*: .*(403|not available)' tidy.log | head -n1 | cut -d: -f1 || true)
-  if [ -n "$bad" ]; then refused "$bad" "${bad%@*}"; fi
-  exit 1
-fi
+go_run "k8s-binaries $version" go mod tidy
 
 ldflags="-s -w"
 for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do

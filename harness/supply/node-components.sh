@@ -7,19 +7,12 @@
 # (versions with their leading "v")
 set -euo pipefail
 out=$1 containerd=$2 runc=$3 crictl=$4 cni=$5
+source "$(dirname "$0")/lib.sh"
 log() { printf '[node-components] %s\n' "$*" >&2; }
 build() { # name, then go install arguments
   local name=$1; shift
   local start=$SECONDS
-  if ! go install "$@" 2>"$out.partial/$name.log"; then
-    cat "$out.partial/$name.log" >&2
-    if grep -qE '403|not available' "$out.partial/$name.log"; then
-      local mod=${*: -1}; mod=${mod%@*}
-      log "the Go module proxy refused $name; it lists: $(go list -m -versions "${mod%/cmd/*}" 2>/dev/null | tr ' ' '\n' | tail -n 8 | tr '\n' ' ')"
-      exit 5
-    fi
-    exit 1
-  fi
+  go_run "node-components: $name" go install "$@"
   log "built $name in $((SECONDS - start)) s"
 }
 rm -rf "$out.partial"; mkdir -p "$out.partial/bin" "$out.partial/cni"
@@ -37,5 +30,4 @@ GOBIN=$out.partial/cni CGO_ENABLED=0 build cni-plugins \
   "github.com/containernetworking/plugins/plugins/main/loopback@$cni" \
   "github.com/containernetworking/plugins/plugins/ipam/host-local@$cni" \
   "github.com/containernetworking/plugins/plugins/meta/portmap@$cni"
-rm -f "$out.partial/"*.log
 rm -rf "$out"; mv "$out.partial" "$out"

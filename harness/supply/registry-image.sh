@@ -5,17 +5,11 @@
 #
 # usage: registry-image.sh IMAGE_TAG LABEL DISTRIBUTION_VERSION WORK_DIR
 set -euo pipefail
+source "$(dirname "$0")/lib.sh"
 tag=$1 label=$2 version=$3 work=$4
 rm -rf "$work"; mkdir -p "$work"
 export CGO_ENABLED=0 GOFLAGS=-mod=mod GOTOOLCHAIN=${GOTOOLCHAIN:-local} GOBIN=$work
-if ! go install -trimpath -ldflags "-s -w" "github.com/distribution/distribution/v3/cmd/registry@$version" 2>"$work/build.log"; then
-  cat "$work/build.log" >&2
-  if grep -qE '403|not available' "$work/build.log"; then
-    echo "[registry-image] the Go module proxy refused distribution $version; it lists: $(go list -m -versions github.com/distribution/distribution/v3)" >&2
-    exit 5
-  fi
-  exit 1
-fi
+go_run registry-image go install -trimpath -ldflags "-s -w" "github.com/distribution/distribution/v3/cmd/registry@$version"
 cat >"$work/config.yml" <<'YAML'
 version: 0.1
 log:

@@ -213,6 +213,21 @@ impl KindProvider {
             })
         };
         if reuse && let Some(record) = kind::find_reusable(&self.cache, spec) {
+            // The kept node still points at the registry of the run that created it,
+            // which is gone: point its mounted hosts.toml at this run's registry
+            // (containerd reads it at every pull).
+            if let (Some(old), Some(new)) = (&record.spec.mirror, &spec.mirror) {
+                let moved = kind::RegistryMirror {
+                    endpoint: new.endpoint.clone(),
+                    certs_dir: old.certs_dir.clone(),
+                };
+                moved.write_hosts_toml().map_err(|e| {
+                    fail(
+                        ClusterError::Other(format!("{}: {e}", old.certs_dir.display())),
+                        vec![],
+                    )
+                })?;
+            }
             return Ok(Cluster {
                 name: record.spec.name.clone(),
                 kubeconfig: record.kubeconfig.clone(),

@@ -9,6 +9,7 @@ use crate::error::SupplyError;
 
 /// (file name, text) of every script.
 const SCRIPTS: &[(&str, &str)] = &[
+    ("lib.sh", include_str!("../../supply/lib.sh")),
     ("engine.sh", include_str!("../../supply/engine.sh")),
     ("host-packages.sh", include_str!("../../supply/host-packages.sh")),
     ("rootfs.sh", include_str!("../../supply/rootfs.sh")),
@@ -52,4 +53,56 @@ pub fn install(dir: &Path) -> Result<PathBuf, SupplyError> {
         }
     }
     Ok(dir.to_path_buf())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::process::Command;
+
+    /// Runs `go_run` of lib.sh on a stand-in command.
+    fn go_run(command: &str) -> (i32, String) {
+        let dir = std::env::temp_dir().join(format!("sc-lib-test-{}", std::process::id()));
+        let lib = super::install(&dir).unwrap().join("lib.sh");
+        let out = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source {}; go_run test sh -c '{command}'; echo after",
+                lib.display()
+            ))
+            // No network: the listing of served versions comes back empty.
+            .env("GOPROXY", "off")
+            .output()
+            .unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    #[test]
+    fn a_refused_module_is_named_and_exits_5() {
+        let (code, err) = go_run(
+            "echo \"go: k8s.io/endpointslice@v0.32.13: reading https://proxy.golang.org/k8s.io/endpointslice/@v/v0.32.13.zip: 403 Forbidden\" >&2; exit 1",
+        );
+        assert_eq!(code, 5, "{err}");
+        assert!(
+            err.contains("the Go module proxy refused k8s.io/endpointslice@v0.32.13"),
+            "{err}"
+        );
+        assert!(err.contains("versions of k8s.io/endpointslice it lists"), "{err}");
+    }
+
+    #[test]
+    fn other_failures_exit_1_with_their_output() {
+        let (code, err) = go_run("echo compile error >&2; exit 2");
+        assert_eq!(code, 1);
+        assert!(err.contains("compile error") && !err.contains("refused"), "{err}");
+    }
+
+    #[test]
+    fn success_goes_on_quietly() {
+        let (code, err) = go_run("echo noise >&2; true");
+        assert_eq!(code, 0);
+        assert!(!err.contains("noise"), "{err}");
+    }
 }

@@ -70,6 +70,8 @@ impl Step {
     pub fn key(&self) -> String {
         let mut h = Sha256::new();
         h.update(super::scripts::text(self.script).as_bytes());
+        // Every script sources the shared functions.
+        h.update(super::scripts::text("lib.sh").as_bytes());
         for a in self.args.iter().chain(&self.inputs) {
             h.update([0u8]);
             h.update(a.as_bytes());
