@@ -183,6 +183,7 @@ fn state_kind(state: &ContainerState) -> Option<ContainerEventKind> {
     if let Some(w) = &state.waiting {
         return Some(ContainerEventKind::Waiting {
             reason: w.reason.clone(),
+            message: w.message.clone(),
         });
     }
     None

@@ -90,7 +90,12 @@ pub struct ContainerEvent {
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum ContainerEventKind {
     /// Waiting, with the kubelet's reason (`PodInitializing`, `ContainerCreating`, `CrashLoopBackOff`, ...).
-    Waiting { reason: Option<String> },
+    Waiting {
+        reason: Option<String>,
+        /// The kubelet's message (e.g. why an image pull failed).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        message: Option<String>,
+    },
     /// Running since `started_at` (the runtime's time, whole seconds).
     Running { started_at: Option<Timestamp> },
     /// The `started` flag changed (startup probe passed, or the process runs and there is no probe).
@@ -191,6 +196,18 @@ impl ContainerTimeline {
                 e.kind,
                 ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
             )
+        })
+    }
+
+    /// Why the container last waited, with the kubelet's message, if it did.
+    pub fn last_waiting(&self) -> Option<String> {
+        self.events.iter().rev().find_map(|e| match &e.kind {
+            ContainerEventKind::Waiting { reason, message } => Some(format!(
+                "{}{}",
+                reason.as_deref().unwrap_or("waiting"),
+                message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+            )),
+            _ => None,
         })
     }
 

@@ -214,6 +214,17 @@ pub fn status_column(pod: &Pod) -> String {
                 .is_some_and(|t| t.exit_code == 0)
         })
         .count();
+    // As kubectl: an init container stuck waiting (image pull, crash loop) shows its reason.
+    let stuck_init = inits.iter().find_map(|s| {
+        s.state
+            .as_ref()
+            .and_then(|st| st.waiting.as_ref())
+            .and_then(|w| w.reason.clone())
+            .filter(|r| r != "PodInitializing")
+    });
+    if let Some(reason) = stuck_init {
+        return format!("Init:{reason}");
+    }
     if !regular_init.is_empty() && done < regular_init.len() {
         return format!("Init:{done}/{}", regular_init.len());
     }

@@ -61,6 +61,9 @@ pub fn judge(obs: &Observation) -> Judgement {
                     ContainerRole::Init => "regular init container",
                     ContainerRole::App => "app container",
                 };
+                if !running && let Some(waiting) = c.last_waiting() {
+                    f.note(format!("pod {name}: {} last waited: {waiting}", c.name));
+                }
                 f.check(
                     running && c.container_ids().len() == 1,
                     format!(
