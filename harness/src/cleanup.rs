@@ -81,7 +81,8 @@ pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
 }
 
-/// A child process the signal handler kills before cleaning up.
+/// A child process, leader of its own process group (`process_group(0)`), that the
+/// signal handler kills with its group before cleaning up.
 #[derive(Debug)]
 pub struct ChildGuard(u32);
 
@@ -99,11 +100,12 @@ impl Drop for ChildGuard {
     }
 }
 
+/// Kills the registered children with their process groups (each leads its own).
 fn kill_children() {
     for pid in CHILDREN.lock().expect("children list").iter() {
         // SAFETY: kill has no memory-safety preconditions; a stale pid gets ESRCH.
         unsafe {
-            libc::kill(*pid as libc::pid_t, libc::SIGKILL);
+            libc::kill(-(*pid as libc::pid_t), libc::SIGKILL);
         }
     }
 }
@@ -188,7 +190,7 @@ pub fn delete_all_on_signal() {
             _ = term.recv() => 143,
         };
         INTERRUPTED.store(true, Ordering::SeqCst);
-        eprintln!("\ninterrupted: deleting what this run created");
+        eprintln!("\ninterrupted: stopping what this run started and deleting what it created");
         kill_children();
         let deleted = tokio::task::spawn_blocking(delete_all).await.unwrap_or_default();
         for d in deleted {

@@ -158,6 +158,8 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::Run(args) => run(args, progress).await,
         Cmd::Supply { versions } => {
+            // Ctrl-C stops the running build script and its process group.
+            cleanup::delete_all_on_signal();
             let supply = Supply::new(supply::default_cache_dir(), progress.clone())?;
             tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
                 supply.check_versions(&versions)?;

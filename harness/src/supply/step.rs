@@ -16,6 +16,7 @@
 
 use std::fs;
 use std::io::{BufRead, BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -194,8 +195,12 @@ impl StepRunner {
             .stdin(Stdio::null())
             .stdout(writer.try_clone().map_err(|e| SupplyError::io(log_path, e))?)
             .stderr(writer)
+            // Its own process group, killed as a whole on Ctrl-C (go build and all), so
+            // that no orphan goes on writing into the cache.
+            .process_group(0)
             .spawn()
             .map_err(|e| SupplyError::io(&script, e))?;
+        let _child_guard = crate::cleanup::ChildGuard::new(child.id());
         // A heartbeat for steps that print nothing for minutes (a Go build of kubelet).
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let heartbeat = {
