@@ -132,7 +132,9 @@ fn a_build_that_cannot_fit_on_disk_does_not_start() {
         cli()
             .env("SIDECAR_CONFORMANCE_CACHE", &cache)
             .env("SIDECAR_CONFORMANCE_MIN_FREE_GIB", "1000000")
-            .args(["supply", "-k", "1.36.1"]),
+            // A version whose node image cannot be in any cache here: the proxy serves
+            // no 1.28, so it was never built (the disk check comes before the listing).
+            .args(["supply", "-k", "1.28.15"]),
     );
     assert_eq!(code, 2, "{err}");
     assert!(
