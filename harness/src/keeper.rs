@@ -178,6 +178,8 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
     // Progress goes to stdout, where `up` relays it, until the clusters are up.
     let started_at = jiff::Timestamp::now();
     std::fs::create_dir_all(&opts.run_dir)?;
+    // Announce this keeper so that `clusters wait` can wait for its clean-up.
+    let _announced = Announcement::new(&opts.cache, &opts.run_dir)?;
     let exit = wait_for_exit(pidfd_open(watch_pid)?);
     tokio::pin!(exit);
     let setup = async {
@@ -272,6 +274,58 @@ fn collect_report(
         file.clusters.iter().map(|c| c.report.clone()).collect(),
         results,
     ))
+}
+
+/// `<cache>/keepers/<pid>`, naming the run directory, while a keeper lives.
+struct Announcement(PathBuf);
+
+impl Announcement {
+    fn new(cache: &Path, run_dir: &Path) -> std::io::Result<Announcement> {
+        let dir = cache.join("keepers");
+        std::fs::create_dir_all(&dir)?;
+        let path = dir.join(std::process::id().to_string());
+        std::fs::write(&path, run_dir.display().to_string())?;
+        Ok(Announcement(path))
+    }
+}
+
+impl Drop for Announcement {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
+
+/// Waits (at most `deadline`) until every live keeper has deleted its clusters and
+/// exited: test runners return before their keepers are done, and a CI job that ends
+/// then might be torn down with clusters still half-deleted.
+pub async fn wait_for_keepers(cache: &Path, deadline: Duration, progress: &Progress) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(cache.join("keepers")) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            continue;
+        };
+        let Ok(fd) = pidfd_open(pid) else {
+            // Gone without cleaning its announcement (killed): nothing to wait for.
+            let _ = std::fs::remove_file(entry.path());
+            continue;
+        };
+        progress.say(format!("waiting for cluster keeper {pid} to delete its clusters"));
+        let readable = async {
+            // SAFETY: the AsyncFd owns the pidfd; it stays open and unchanged until dropped.
+            if let Ok(fd) = unsafe { AsyncFd::register_with_interest(fd, tokio::io::Interest::READABLE) } {
+                let _ = fd.readable().await;
+            }
+        };
+        tokio::time::timeout(deadline, readable).await.map_err(|_| {
+            anyhow::anyhow!(
+                "cluster keeper {pid} still running after {} s",
+                deadline.as_secs()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// Every behaviour, for keeper runs (tests pick theirs).

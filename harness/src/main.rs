@@ -76,6 +76,12 @@ enum ClustersCmd {
         #[arg(long)]
         log: Option<PathBuf>,
     },
+    /// Wait until cluster keepers of finished test runs have deleted their clusters.
+    Wait {
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 300)]
+        timeout: u64,
+    },
     /// List the harness's kind clusters on this Docker host.
     List,
     /// Delete the harness's leftover clusters and registries (`--all`: also kept ones).
@@ -358,6 +364,15 @@ async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCo
                 None => progress,
             };
             keeper::serve(opts, watch_pid, &progress).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ClustersCmd::Wait { timeout } => {
+            keeper::wait_for_keepers(
+                &supply::default_cache_dir(),
+                std::time::Duration::from_secs(timeout),
+                &progress,
+            )
+            .await?;
             Ok(ExitCode::SUCCESS)
         }
         ClustersCmd::List => {
