@@ -19,6 +19,7 @@ pub mod behaviour;
 pub mod cleanup;
 pub mod cluster;
 pub mod doc;
+pub mod doctor;
 pub mod error;
 pub mod gate;
 pub mod keeper;

@@ -413,103 +413,16 @@ async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCo
 }
 
 fn doctor() -> ExitCode {
-    let mut missing = 0;
-    let mut line = |ok: bool, what: &str, detail: String| {
-        if !ok {
-            missing += 1;
-        }
-        println!("{} {what}: {detail}", if ok { "ok     " } else { "MISSING" });
-    };
-    let docker = supply::which("docker");
-    line(
-        docker.is_some(),
-        "docker client",
-        docker
-            .map(|p| p.display().to_string())
-            .unwrap_or_else(|| "not on PATH".into()),
-    );
-    let engine = supply::docker_answers();
-    line(
-        engine,
-        "docker engine",
-        if engine {
-            supply::command_output(
-                std::path::Path::new("docker"),
-                &["version", "--format", "{{.Server.Version}}"],
-            )
-            .unwrap_or_default()
-            .trim()
-            .to_string()
-        } else {
-            "does not answer (run/supply start one on Debian as root)".into()
-        },
-    );
-    let go = supply::which("go");
-    line(
-        go.is_some(),
-        "go",
-        go.and_then(|g| supply::command_output(&g, &["version"]))
-            .unwrap_or_else(|| "not on PATH: needed to build kind and images".into())
-            .trim()
-            .to_string(),
-    );
-    let kind = supply::which("kind");
-    line(
-        true,
-        "kind on PATH",
-        kind.map(|k| k.display().to_string())
-            .unwrap_or_else(|| "none (built into the cache when needed)".into()),
-    );
-    let host = cluster::kind::HostFacts::detect();
-    line(
-        true,
-        "cgroups",
-        if host.cgroup_v1 {
-            "v1 (kubelet >= 1.35 gets failCgroupV1: false)".into()
-        } else {
-            "v2".into()
-        },
-    );
-    line(
-        true,
-        "CAP_SYS_RESOURCE",
-        if host.lacks_sys_resource {
-            "missing from the bounding set (runc wrapper + restrict_oom_score_adj)".into()
-        } else {
-            "present".into()
-        },
-    );
-    let cache = supply::default_cache_dir();
-    let free = supply::free_bytes(cache.parent().unwrap_or(&cache)).unwrap_or(0) as f64 / (1u64 << 30) as f64;
-    line(
-        free >= 15.0,
-        "disk",
-        format!("{free:.1} GiB free for {}", cache.display()),
-    );
-    for v in [
-        DEFAULT_VERSION,
-        sidecar_conformance::version::GATE_SWITCHABLE_VERSION,
-    ] {
-        let tag = format!("sidecar-conformance/node:{}", v.tag());
-        let present = supply::step::image_key(&tag).is_some();
-        line(
-            true,
-            &format!("node image {v}"),
-            if present {
-                format!("{tag} cached")
-            } else {
-                "not built yet".into()
-            },
+    let findings = sidecar_conformance::doctor::examine(&supply::default_cache_dir());
+    for f in &findings {
+        println!(
+            "{} {}: {}",
+            if f.ok { "ok     " } else { "MISSING" },
+            f.what,
+            f.detail
         );
     }
-    for name in cluster::kind::leftovers(&cache) {
-        line(
-            false,
-            "leftover cluster",
-            format!("{name} (remove: sidecar-conformance clusters prune)"),
-        );
-    }
-    if missing == 0 {
+    if findings.iter().all(|f| f.ok) {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
