@@ -79,7 +79,7 @@ impl ClustersFile {
 
 impl ClusterEntry {
     /// A [`Cluster`] handle for the tests (not owned: the keeper deletes it).
-    pub async fn cluster(&self) -> Result<Cluster, ClusterError> {
+    pub fn cluster(&self) -> Result<Cluster, ClusterError> {
         let path = self.kubeconfig.as_ref().ok_or_else(|| {
             ClusterError::Other(format!(
                 "cluster {} was not created: {}",
@@ -87,9 +87,17 @@ impl ClusterEntry {
                 self.report.creation_error.clone().unwrap_or_default()
             ))
         })?;
-        let mut c = Cluster::from_kubeconfig(path, self.report.sidecar_gate).await?;
-        c.name = self.report.name.clone();
-        Ok(c)
+        let version = self
+            .report
+            .kubernetes_version
+            .parse()
+            .map_err(|e| ClusterError::Other(format!("{e}")))?;
+        Ok(Cluster::known(
+            &self.report.name,
+            path,
+            version,
+            self.report.sidecar_gate,
+        ))
     }
 
     /// The failure of a cluster that could not be created, as the runner needs it.

@@ -30,7 +30,7 @@ pub async fn check_on_cluster(version: &str, gate: GateSetting, behaviour: &str)
             runner::refused_results(&[b], &entry.report.name, kube_version, gate, &failure).remove(0)
         }
         None => {
-            let cluster = entry.cluster().await?;
+            let cluster = entry.cluster()?;
             let client = cluster.client().await?;
             let target =
                 Target::connect(&entry.report.name, kube_version, gate, client, &file.run_dir).await?;

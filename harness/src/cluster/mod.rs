@@ -63,6 +63,19 @@ impl Cluster {
         }
     }
 
+    /// A cluster someone else owns and whose version is already known (e.g. from the
+    /// keeper's list); nothing is checked until a client is asked for.
+    pub fn known(name: &str, kubeconfig: &Path, version: KubeVersion, gate: GateSetting) -> Cluster {
+        Cluster {
+            name: name.to_string(),
+            kubeconfig: kubeconfig.to_path_buf(),
+            version,
+            gate,
+            origin: Origin::Kubeconfig,
+            guard: None,
+        }
+    }
+
     /// An existing cluster from a kubeconfig; its version is read from the API server.
     pub async fn from_kubeconfig(path: &Path, gate: GateSetting) -> Result<Cluster, ClusterError> {
         let (_, server_version) = client_for(path).await?;
