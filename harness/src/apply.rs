@@ -178,15 +178,6 @@ impl Applier {
         Ok(applied)
     }
 
-    /// Applies a manifest of the repository.
-    pub async fn apply(
-        &self,
-        manifest: &Manifest,
-        namespace: &str,
-    ) -> Result<Vec<AppliedObject>, ApplyError> {
-        self.apply_text(manifest.path, manifest.text, namespace).await
-    }
-
     /// POSTs an object of a kind discovery does not know to the path its apiVersion
     /// implies (`/api/v1/namespaces/NS/jobs` for `v1`/`Job`) and returns the answer.
     async fn raw_create(

@@ -161,12 +161,6 @@ impl Report {
         Ok(path)
     }
 
-    /// Reads a `report.json`.
-    pub fn read_json(path: &Path) -> anyhow::Result<Report> {
-        let text = std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
-        serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not a report: {e}", path.display()))
-    }
-
     /// A plain-text table for the terminal.
     pub fn summary_text(&self) -> String {
         let mut out = String::new();
