@@ -47,6 +47,24 @@ pub struct CheckResult {
     /// The recorded observation (timeline and objects), relative to the run directory.
     pub observation: Option<String>,
     pub error: Option<String>,
+    /// Earlier plays of the same behaviour that were set aside because the container
+    /// runtime failed to start a container (see [`crate::runner::MAX_ATTEMPTS`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub retried: Vec<RetriedAttempt>,
+}
+
+/// A play of a behaviour that was set aside, and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RetriedAttempt {
+    /// 1 for the first play.
+    pub attempt: u32,
+    pub observed: Outcome,
+    /// The runtime's start failures that made the play inconclusive.
+    pub runtime_failures: Vec<String>,
+    /// The judge's evidence for that play.
+    pub evidence: Vec<String>,
+    /// Its recorded observation, relative to the run directory.
+    pub observation: Option<String>,
 }
 
 impl CheckResult {
@@ -194,6 +212,14 @@ impl Report {
             "{} passed, {} failed, {} errors\n",
             self.summary.pass, self.summary.fail, self.summary.error
         ));
+        for r in self.results.iter().filter(|r| !r.retried.is_empty()) {
+            out.push_str(&format!(
+                "note: {} on {} was played {} times: the container runtime failed to start a container in an earlier play\n",
+                r.behaviour,
+                r.cluster,
+                r.retried.len() + 1
+            ));
+        }
         for s in &self.stand_ins {
             out.push_str(&format!(
                 "note: {} was served by a stand-in: {} ({})\n",

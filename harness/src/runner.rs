@@ -13,13 +13,13 @@ use kube::runtime::wait::await_condition;
 use serde_json::json;
 
 use crate::apply::{AppliedObject, Applier};
-use crate::behaviour::evidence::{STUCK_WINDOW, stuck_behind_init};
+use crate::behaviour::evidence::{STUCK_WINDOW, runtime_start_failures, stuck_behind_init};
 use crate::behaviour::{Action, Behaviour, Observation, Rejection, Scenario, WaitRecord, expected_outcome};
 use crate::error::ApplyError;
 use crate::gate::{GateEffect, effect};
 use crate::observe::{LiveRecorder, Recorder};
 use crate::progress::Progress;
-use crate::report::{CheckResult, Verdict};
+use crate::report::{CheckResult, RetriedAttempt, Verdict};
 
 /// Label put on every namespace the harness creates.
 pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "sidecar-conformance");
@@ -75,6 +75,18 @@ impl Target {
     }
 }
 
+/// How many times a behaviour is played at most. A play is set aside and played again,
+/// in a new namespace, only when its verdict is not `pass` and the container runtime
+/// failed to start one of its containers (`StartError`): such a play shows a fault of
+/// the node (runc's `unable to freeze` on a loaded cgroup-v1 host), not the behaviour.
+/// Every set-aside play stays in the report under `retried`, with its evidence.
+pub const MAX_ATTEMPTS: u32 = 2;
+
+/// Whether a play with this verdict and these runtime start failures is set aside.
+pub fn inconclusive(verdict: Verdict, runtime_failures: &[String]) -> bool {
+    verdict != Verdict::Pass && !runtime_failures.is_empty()
+}
+
 /// Runs one behaviour on `target` and returns its result. Never panics on cluster
 /// trouble: that becomes a result with verdict `error`.
 pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) -> CheckResult {
@@ -96,33 +108,66 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
         duration_ms: 0,
         observation: None,
         error: None,
+        retried: vec![],
     };
     progress.say(format!("{}: {} ...", target.name, behaviour.id));
-    match observe(target, behaviour, progress).await {
-        Ok(obs) => {
-            let judgement = (behaviour.judge)(&obs);
-            result.observed = Some(judgement.outcome);
-            result.verdict = CheckResult::verdict_of(expected, judgement.outcome);
-            // A wait that ran out is part of the story: say which, and after how long.
-            result.evidence = obs
-                .waits
-                .iter()
-                .filter(|w| !w.satisfied)
-                .map(|w| {
-                    format!(
-                        "timed out after {:.0} s waiting for {}",
-                        w.after_ms as f64 / 1000.0,
-                        w.what
-                    )
-                })
-                .chain(judgement.evidence)
-                .collect();
-            match save_observation(target, behaviour, &obs) {
-                Ok(rel) => result.observation = Some(rel),
-                Err(e) => progress.warn(format!("could not save the observation of {}: {e}", behaviour.id)),
+    for attempt in 1..=MAX_ATTEMPTS {
+        let obs = match observe(target, behaviour, progress).await {
+            Ok(obs) => obs,
+            Err(e) => {
+                result.error = Some(format!("{e:#}"));
+                break;
             }
+        };
+        let judgement = (behaviour.judge)(&obs);
+        let verdict = CheckResult::verdict_of(expected, judgement.outcome);
+        let failures = runtime_start_failures(&obs);
+        let last = attempt == MAX_ATTEMPTS || !inconclusive(verdict, &failures);
+        let saved = match save_observation(target, behaviour, &obs, (!last).then_some(attempt)) {
+            Ok(rel) => Some(rel),
+            Err(e) => {
+                progress.warn(format!("could not save the observation of {}: {e}", behaviour.id));
+                None
+            }
+        };
+        if !last {
+            progress.warn(format!(
+                "{}: {}: observed {} while the container runtime failed to start a container; playing it again in a new namespace ({})",
+                target.name,
+                behaviour.id,
+                judgement.outcome,
+                failures.join("; ")
+            ));
+            result.retried.push(RetriedAttempt {
+                attempt,
+                observed: judgement.outcome,
+                runtime_failures: failures,
+                evidence: judgement.evidence,
+                observation: saved,
+            });
+            continue;
         }
-        Err(e) => result.error = Some(format!("{e:#}")),
+        result.observed = Some(judgement.outcome);
+        result.verdict = verdict;
+        // A wait that ran out is part of the story: say which, and after how long. So
+        // is a container the runtime failed to start, even when the kubelet's retry
+        // let the behaviour hold.
+        result.evidence = obs
+            .waits
+            .iter()
+            .filter(|w| !w.satisfied)
+            .map(|w| {
+                format!(
+                    "timed out after {:.0} s waiting for {}",
+                    w.after_ms as f64 / 1000.0,
+                    w.what
+                )
+            })
+            .chain(failures)
+            .chain(judgement.evidence)
+            .collect();
+        result.observation = saved;
+        break;
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     progress.say(format!(
@@ -144,9 +189,20 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
     result
 }
 
-fn save_observation(target: &Target, behaviour: &Behaviour, obs: &Observation) -> anyhow::Result<String> {
+/// Saves an observation as `<behaviour>.json`, or `<behaviour>.attempt-N.json` for a
+/// play that was set aside; returns its path relative to the run directory.
+fn save_observation(
+    target: &Target,
+    behaviour: &Behaviour,
+    obs: &Observation,
+    set_aside: Option<u32>,
+) -> anyhow::Result<String> {
     std::fs::create_dir_all(&target.observations_dir)?;
-    let path = target.observations_dir.join(format!("{}.json", behaviour.id));
+    let file = match set_aside {
+        Some(n) => format!("{}.attempt-{n}.json", behaviour.id),
+        None => format!("{}.json", behaviour.id),
+    };
+    let path = target.observations_dir.join(file);
     std::fs::write(&path, serde_json::to_vec_pretty(obs)?)?;
     Ok(path
         .strip_prefix(&target.run_dir)
@@ -517,6 +573,7 @@ pub fn refused_results(
                 duration_ms: failure.elapsed.as_millis() as u64,
                 observation: None,
                 error: (!blames_gate).then(|| failure.error.to_string()),
+                retried: vec![],
             }
         })
         .collect()

@@ -114,6 +114,30 @@ pub enum ContainerEventKind {
     Restarted { previous_id: Option<String> },
 }
 
+/// containerd's reason for a container whose task could not be created or started.
+pub const START_ERROR: &str = "StartError";
+
+impl ContainerEventKind {
+    /// Whether this is the termination of a container whose process never ran: the
+    /// runtime failed to create or start it (containerd reports `StartError`, exit code
+    /// 128 and no start time; the kubelet then tries again with a new container). Such
+    /// an attempt is a fault of the node, not a step of the pod's life.
+    pub fn is_start_failure(&self) -> bool {
+        match self {
+            ContainerEventKind::Terminated {
+                exit_code,
+                reason,
+                started_at,
+                ..
+            } => {
+                reason.as_deref() == Some(START_ERROR)
+                    || (*exit_code == 128 && started_at.is_none_or(|t| t == Timestamp::UNIX_EPOCH))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl PodTimeline {
     /// A container's timeline by name.
     pub fn container(&self, name: &str) -> Option<&ContainerTimeline> {
@@ -148,21 +172,28 @@ impl ContainerTimeline {
         out
     }
 
-    /// The first time the container was running (runtime clock).
+    /// The first time the container was running (runtime clock). Attempts the runtime
+    /// failed to start do not count.
     pub fn first_started_at(&self) -> Option<Timestamp> {
         self.events.iter().find_map(|e| match &e.kind {
             ContainerEventKind::Running { started_at } => *started_at,
-            ContainerEventKind::Terminated { started_at, .. } => *started_at,
+            k @ ContainerEventKind::Terminated { started_at, .. } if !k.is_start_failure() => *started_at,
             _ => None,
         })
     }
 
-    /// All terminations, in order.
+    /// The terminations of runs that really started, in order (see
+    /// [`ContainerEventKind::is_start_failure`] for the others).
     pub fn terminations(&self) -> Vec<&ContainerEvent> {
         self.events
             .iter()
-            .filter(|e| matches!(e.kind, ContainerEventKind::Terminated { .. }))
+            .filter(|e| matches!(e.kind, ContainerEventKind::Terminated { .. }) && !e.kind.is_start_failure())
             .collect()
+    }
+
+    /// The attempts the runtime failed to start, in order.
+    pub fn start_failures(&self) -> Vec<&ContainerEvent> {
+        self.events.iter().filter(|e| e.kind.is_start_failure()).collect()
     }
 
     /// Distinct container IDs, in the order they appeared.
@@ -189,13 +220,13 @@ impl ContainerTimeline {
         })
     }
 
-    /// Whether the container was ever seen running.
+    /// Whether the container was ever seen running (or finished after running).
     pub fn ever_ran(&self) -> bool {
         self.events.iter().any(|e| {
             matches!(
                 e.kind,
                 ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
-            )
+            ) && !e.kind.is_start_failure()
         })
     }
 

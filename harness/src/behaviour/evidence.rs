@@ -281,3 +281,26 @@ pub fn stuck_behind_init(rec: &crate::observe::Recorder, window: std::time::Dura
 
 /// How long a would-be sidecar must hold up its pod before a scenario stops waiting.
 pub const STUCK_WINDOW: std::time::Duration = std::time::Duration::from_secs(20);
+
+/// The container starts the runtime failed (`StartError`), one line each, with the
+/// runtime's message: faults of the node that the kubelet retries on its own. On cgroup
+/// v1 hosts under load, runc's `unable to freeze` is the usual one.
+pub fn runtime_start_failures(obs: &Observation) -> Vec<String> {
+    let mut out = Vec::new();
+    for (pod_name, pod) in &obs.timeline.pods {
+        for c in &pod.containers {
+            for e in c.start_failures() {
+                if let ContainerEventKind::Terminated { reason, message, .. } = &e.kind {
+                    out.push(format!(
+                        "pod {pod_name}: the container runtime failed to start {} ({}, seen at {}): {}",
+                        c.name,
+                        reason.as_deref().unwrap_or("exit 128"),
+                        e.observed_at,
+                        message.as_deref().unwrap_or("no message")
+                    ));
+                }
+            }
+        }
+    }
+    out
+}

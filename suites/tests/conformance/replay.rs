@@ -257,3 +257,78 @@ fn an_accepted_job_block_would_not_count_as_rejected() {
     obs["applied"] = json!([{"api_version": "batch/v1", "kind": "Job", "name": "myapp", "namespace": "x"}]);
     assert_eq!(judge(&from(obs)).outcome, Outcome::Holds);
 }
+
+/// Puts, before the first run of `container`, an attempt the runtime failed to start, as
+/// containerd and the kubelet report it (seen in a CI run on a loaded cgroup-v1 host),
+/// followed by the kubelet's restart.
+fn insert_start_failure(obs: &mut Value, pod: &str, container: &str) {
+    let evs = events(obs, pod, container);
+    let first_run = evs
+        .iter()
+        .position(|e| e["event"] == "running")
+        .expect("a running event");
+    let at = evs[first_run]["observed_at"].as_str().unwrap().to_string();
+    let failed_id = "containerd://00000000000000000000000000000000000000000000000000000000000dead0";
+    for e in evs.iter_mut().skip(first_run) {
+        e["restart_count"] = json!(1);
+    }
+    evs.insert(
+        first_run,
+        json!({"observed_at": at, "container_id": failed_id, "restart_count": 0, "event": "terminated",
+            "exit_code": 128, "reason": "StartError",
+            "message": "failed to create containerd task: failed to create shim task: OCI runtime create failed: runc create failed: unable to start container process: error during container init: error setting cgroup config for procHooks process: unable to freeze",
+            "started_at": "1970-01-01T00:00:00Z", "finished_at": at}),
+    );
+    evs.insert(
+        first_run + 1,
+        json!({"observed_at": at, "container_id": null, "restart_count": 1, "event": "restarted", "previous_id": failed_id}),
+    );
+}
+
+#[test]
+fn a_start_the_runtime_failed_is_not_a_run_of_the_container() {
+    let mut obs = raw(GATE_ON, "start-ordering");
+    insert_start_failure(&mut obs, "start-ordering", "after-sidecar");
+    let obs = from(obs);
+    let next = obs.timeline.pods["start-ordering"]
+        .container("after-sidecar")
+        .unwrap();
+    assert_eq!(next.start_failures().len(), 1);
+    assert_eq!(next.terminations().len(), 1, "only the run that started counts");
+    assert_eq!(
+        next.first_started_at().unwrap().to_string(),
+        "2026-11-27T08:20:10Z",
+        "the failed attempt's zero start time is not a start"
+    );
+    // The kubelet retried, the retry waited for the sidecar: the claim holds, and the
+    // runtime's failure is reported beside it.
+    let j = judge(&obs);
+    assert_eq!(j.outcome, Outcome::Holds, "{:#?}", j.evidence);
+    let failures = behaviour::evidence::runtime_start_failures(&obs);
+    assert_eq!(failures.len(), 1, "{failures:#?}");
+    assert!(failures[0].contains("after-sidecar") && failures[0].contains("unable to freeze"));
+    assert!(!sidecar_conformance::runner::inconclusive(
+        Verdict::Pass,
+        &failures
+    ));
+}
+
+#[test]
+fn a_play_spoiled_by_the_runtime_is_set_aside_only_when_it_did_not_pass() {
+    // The app's only start failed and nothing ran after it: ordering cannot be shown.
+    let mut obs = raw(GATE_ON, "start-ordering");
+    insert_start_failure(&mut obs, "start-ordering", "app");
+    events(&mut obs, "start-ordering", "app").retain(|e| e["event"] != "running");
+    let obs = from(obs);
+    let j = judge(&obs);
+    assert_violated(&j, "app started at -");
+    let failures = behaviour::evidence::runtime_start_failures(&obs);
+    let verdict = CheckResult::verdict_of(Outcome::Holds, j.outcome);
+    assert!(sidecar_conformance::runner::inconclusive(verdict, &failures));
+    // Without a runtime failure, a violation stands as it is.
+    let plain = judge(&from(raw(GATE_ON, "start-ordering")));
+    assert!(!sidecar_conformance::runner::inconclusive(
+        CheckResult::verdict_of(Outcome::SidecarIgnored, plain.outcome),
+        &[]
+    ));
+}
