@@ -252,8 +252,9 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
     // Anything a dropped future left registered.
     crate::cleanup::delete_all();
     let report = collect_report(&opts, &file, started_at)?;
-    let path = report.write_json(&opts.run_dir)?;
-    progress.say(format!("report: {}", path.display()));
+    for path in report.write_all(&opts.run_dir)? {
+        progress.say(format!("report: {}", path.display()));
+    }
     Ok(())
 }
 

@@ -51,6 +51,28 @@ enum Cmd {
     /// Clusters that outlive the command (for test runners), and leftovers.
     #[command(subcommand)]
     Clusters(ClustersCmd),
+    /// Saved reports.
+    #[command(subcommand)]
+    Report(ReportCmd),
+}
+
+#[derive(Subcommand, Debug)]
+enum ReportCmd {
+    /// Print a saved report.json in another format.
+    Render {
+        /// A run's report.json.
+        report: PathBuf,
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum ReportFormat {
+    Text,
+    Json,
+    Junit,
+    Markdown,
 }
 
 #[derive(Subcommand, Debug)]
@@ -205,7 +227,21 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
         }
         Cmd::Judge { observation, expect } => judge(&observation, &expect),
         Cmd::Clusters(c) => clusters(c, progress).await,
+        Cmd::Report(ReportCmd::Render { report, format }) => render_report(&report, format),
     }
+}
+
+fn render_report(path: &std::path::Path, format: ReportFormat) -> anyhow::Result<ExitCode> {
+    use sidecar_conformance::report::{Report, junit, markdown};
+    let report = Report::read_json(path)?;
+    let text = match format {
+        ReportFormat::Text => report.summary_text(),
+        ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
+        ReportFormat::Junit => junit::render(&report),
+        ReportFormat::Markdown => markdown::render(&report),
+    };
+    print!("{text}");
+    Ok(ExitCode::SUCCESS)
 }
 
 fn run_options(
@@ -293,9 +329,11 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(130));
     }
     let report = outcome?;
-    let path = report.write_json(&opts.run_dir)?;
+    let paths = report.write_all(&opts.run_dir)?;
     print!("{}", report.summary_text());
-    println!("report: {}", path.display());
+    for path in paths {
+        println!("report: {}", path.display());
+    }
     Ok(if report.all_passed() {
         ExitCode::SUCCESS
     } else {

@@ -146,3 +146,97 @@ fn a_build_that_cannot_fit_on_disk_does_not_start() {
         "nothing may be built"
     );
 }
+
+/// `report.json` of a real run (four clusters: 1.37.2 default and off, 1.32.2 on and off).
+fn recorded_report() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/fixtures/reports/four-clusters.json")
+}
+
+fn stdout_of(c: &mut Command) -> (i32, String) {
+    let out = c.output().expect("runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+    )
+}
+
+#[test]
+fn a_saved_report_renders_as_junit_and_markdown() {
+    let report = recorded_report();
+    let (code, xml) = stdout_of(
+        cli()
+            .arg("report")
+            .arg("render")
+            .arg(&report)
+            .args(["--format", "junit"]),
+    );
+    assert_eq!(code, 0, "{xml}");
+    assert!(xml.starts_with("<?xml"), "{xml}");
+    assert!(xml.contains(r#"tests="20" failures="0" errors="0""#), "{xml}");
+    assert_eq!(xml.matches("<testsuite ").count(), 4);
+    assert_eq!(xml.matches("<testcase ").count(), 20);
+    assert!(xml.contains("unrecognized feature gate: SidecarContainers"));
+    assert!(!xml.contains("<failure"));
+
+    let (code, md) = stdout_of(
+        cli()
+            .arg("report")
+            .arg("render")
+            .arg(&report)
+            .args(["--format", "markdown"]),
+    );
+    assert_eq!(code, 0, "{md}");
+    assert!(md.contains("**20 passed, 0 failed, 0 errors**"), "{md}");
+    assert_eq!(md.matches("| PASS |").count(), 20, "{md}");
+    assert!(md.contains("kubelet: panic: failed to merge"), "{md}");
+}
+
+#[test]
+fn a_failed_result_is_a_junit_failure_and_leads_the_markdown_evidence() {
+    let mut report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(recorded_report()).unwrap()).unwrap();
+    let r = &mut report["results"][5];
+    r["observed"] = "violated".into();
+    r["verdict"] = "fail".into();
+    r["evidence"] = serde_json::json!(["NOT: pod myapp: READY 1/2 <sidecar not ready>"]);
+    report["summary"]["pass"] = 19.into();
+    report["summary"]["fail"] = 1.into();
+    let dir = std::env::temp_dir().join(format!("sc-cli-report-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.json");
+    std::fs::write(&path, serde_json::to_vec(&report).unwrap()).unwrap();
+
+    let (_, xml) = stdout_of(
+        cli()
+            .arg("report")
+            .arg("render")
+            .arg(&path)
+            .args(["--format", "junit"]),
+    );
+    assert!(xml.contains(r#"tests="20" failures="1" errors="0""#), "{xml}");
+    assert!(
+        xml.contains(r#"<failure message="expected holds, observed violated" type="violated">"#),
+        "{xml}"
+    );
+    assert!(xml.contains("READY 1/2 &lt;sidecar not ready&gt;"), "{xml}");
+
+    let (_, md) = stdout_of(
+        cli()
+            .arg("report")
+            .arg("render")
+            .arg(&path)
+            .args(["--format", "markdown"]),
+    );
+    assert!(md.contains("**19 passed, 1 failed, 0 errors**"), "{md}");
+    assert!(md.contains("### FAIL `deployment-ready`"), "{md}");
+    assert!(
+        md.contains("- NOT: pod myapp: READY 1/2 &lt;sidecar not ready&gt;"),
+        "{md}"
+    );
+
+    std::fs::write(&path, b"{}").unwrap();
+    let (code, err) = stderr_of(cli().arg("report").arg("render").arg(&path));
+    assert_ne!(code, 0);
+    assert!(err.contains("is not a report.json"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,7 +1,10 @@
 //! The report of a run: one record per (behaviour, cluster), the clusters, and the
-//! images that stood in for upstream ones. It is a plain serde model so that other
-//! formats (JUnit, Markdown, HTML) and `report diff` are renderers over it; `report.json`
-//! is the one written today, plus a text summary for the terminal.
+//! images that stood in for upstream ones. It is a plain serde model; every format is a
+//! renderer over it: `report.json` (the model itself), JUnit XML ([`junit`]), Markdown
+//! ([`markdown`]) and a text summary for the terminal.
+
+pub mod junit;
+pub mod markdown;
 
 use std::path::Path;
 
@@ -179,6 +182,37 @@ impl Report {
         Ok(path)
     }
 
+    /// Writes every format into `dir`: `report.json`, `report.xml` (JUnit) and
+    /// `report.md`; returns their paths in that order.
+    pub fn write_all(&self, dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
+        let json = self.write_json(dir)?;
+        let mut paths = vec![json];
+        for (file, text) in [
+            ("report.xml", junit::render(self)),
+            ("report.md", markdown::render(self)),
+        ] {
+            let path = dir.join(file);
+            std::fs::write(&path, text)?;
+            paths.push(path);
+        }
+        Ok(paths)
+    }
+
+    /// Reads a `report.json`.
+    pub fn read_json(path: &Path) -> anyhow::Result<Report> {
+        use anyhow::Context;
+        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let report: Report = serde_json::from_slice(&text)
+            .with_context(|| format!("{} is not a report.json", path.display()))?;
+        anyhow::ensure!(
+            report.format_version <= FORMAT_VERSION,
+            "{} has report format {}, this tool reads up to {FORMAT_VERSION}",
+            path.display(),
+            report.format_version
+        );
+        Ok(report)
+    }
+
     /// A plain-text table for the terminal.
     pub fn summary_text(&self) -> String {
         let mut out = String::new();
@@ -228,6 +262,43 @@ impl Report {
         }
         out
     }
+}
+
+/// Cluster names in report order: the clusters' list first, then any cluster only the
+/// results name.
+fn clusters_in_order(report: &Report) -> Vec<String> {
+    let mut names: Vec<String> = report.clusters.iter().map(|c| c.name.clone()).collect();
+    for r in &report.results {
+        if !names.contains(&r.cluster) {
+            names.push(r.cluster.clone());
+        }
+    }
+    names.retain(|n| report.results.iter().any(|r| &r.cluster == n));
+    names
+}
+
+/// A result's claims, error, evidence, set-aside plays and observation, as plain text.
+fn details_text(r: &CheckResult) -> String {
+    let mut lines = Vec::new();
+    lines.push(format!(
+        "{}: expected {}, observed {}",
+        r.behaviour,
+        r.expected,
+        r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into())
+    ));
+    lines.extend(r.claims.iter().map(|c| format!("claim: {c}")));
+    lines.extend(r.error.iter().map(|e| format!("error: {e}")));
+    lines.extend(r.evidence.iter().map(|e| format!("- {e}")));
+    for a in &r.retried {
+        lines.push(format!(
+            "play {} set aside (observed {}): {}",
+            a.attempt,
+            a.observed,
+            a.runtime_failures.join("; ")
+        ));
+    }
+    lines.extend(r.observation.iter().map(|o| format!("observation: {o}")));
+    lines.join("\n")
 }
 
 #[cfg(test)]

@@ -1,0 +1,183 @@
+//! Markdown: for a pull request comment, a CI job summary (`$GITHUB_STEP_SUMMARY`) or a
+//! README. A verdict table first, then the evidence of every result that did not pass
+//! in full, and of the passing ones folded.
+
+use std::fmt::Write;
+
+use super::{CheckResult, Report, Verdict};
+
+/// The report as a Markdown document.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "# Sidecar conformance report\n");
+    let _ = writeln!(
+        out,
+        "Run `{}` of sidecar-conformance {}, {} to {}, page `{}`.\n",
+        report.run_id, report.tool_version, report.started_at, report.finished_at, report.page
+    );
+    let s = &report.summary;
+    let _ = writeln!(
+        out,
+        "**{} passed, {} failed, {} errors** ({} results).\n",
+        s.pass,
+        s.fail,
+        s.error,
+        report.results.len()
+    );
+
+    if !report.clusters.is_empty() {
+        out.push_str("## Clusters\n\n");
+        out.push_str("| cluster | Kubernetes | gate | gate effect | origin | node image | ready |\n");
+        out.push_str("|---|---|---|---|---|---|---|\n");
+        for c in &report.clusters {
+            let effect = match &c.gate_effect {
+                crate::gate::GateEffect::Enabled => "sidecars enabled".to_string(),
+                crate::gate::GateEffect::Disabled => "sidecars disabled".to_string(),
+                crate::gate::GateEffect::ClusterRefused { why } => format!("cluster refused: {why}"),
+            };
+            let ready = match (&c.health, &c.creation_error) {
+                (Some(h), _) => format!(
+                    "nodes Ready, CoreDNS Running after {:.1} s",
+                    h.ready_ms as f64 / 1000.0
+                ),
+                // The first line says what failed; kind's whole output is in its log.
+                (None, Some(e)) => format!(
+                    "not created: {}{}",
+                    e.split("; kind's output").next().unwrap_or(e),
+                    c.gate_log
+                        .iter()
+                        .map(|l| format!("; kubelet: {l}"))
+                        .collect::<String>()
+                ),
+                (None, None) => "-".into(),
+            };
+            let _ = writeln!(
+                out,
+                "| `{}` | {} | {} | {} | {} | {} | {} |",
+                c.name,
+                c.kubernetes_version,
+                c.sidecar_gate,
+                cell(&effect),
+                c.origin,
+                cell(c.node_image.as_deref().unwrap_or("-")),
+                cell(&ready)
+            );
+        }
+        out.push('\n');
+    }
+
+    out.push_str("## Results\n\n");
+    out.push_str("| behaviour | cluster | expected | observed | verdict | time |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for r in &report.results {
+        let _ = writeln!(
+            out,
+            "| `{}` | {} {} | {} | {} | {} | {:.1} s |",
+            r.behaviour,
+            r.kubernetes_version,
+            r.sidecar_gate,
+            r.expected,
+            r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
+            verdict_word(r.verdict),
+            r.duration_ms as f64 / 1000.0
+        );
+    }
+    out.push('\n');
+
+    out.push_str("## Evidence\n\n");
+    for r in &report.results {
+        let heading = format!(
+            "{} `{}` on {} ({} {}): expected {}, observed {}",
+            verdict_word(r.verdict),
+            r.behaviour,
+            r.cluster,
+            r.kubernetes_version,
+            r.sidecar_gate,
+            r.expected,
+            r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into())
+        );
+        if r.verdict == Verdict::Pass {
+            let _ = writeln!(out, "<details><summary>{}</summary>\n", html(&heading));
+            details(&mut out, r);
+            out.push_str("</details>\n\n");
+        } else {
+            let _ = writeln!(out, "### {heading}\n");
+            details(&mut out, r);
+        }
+    }
+
+    if !report.stand_ins.is_empty() {
+        out.push_str("## Images that stood in for upstream ones\n\n");
+        for s in &report.stand_ins {
+            let _ = writeln!(
+                out,
+                "- `{}` was served by `{}`: {}",
+                s.upstream, s.local_image, s.content
+            );
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn details(out: &mut String, r: &CheckResult) {
+    let _ = writeln!(out, "{} ({}). The page says:\n", r.title, r.section);
+    for c in &r.claims {
+        let _ = writeln!(out, "> {c}\n");
+    }
+    if let Some(e) = &r.error {
+        let _ = writeln!(out, "Error: `{}`\n", e.replace('`', "'"));
+    }
+    for e in &r.evidence {
+        let _ = writeln!(out, "- {}", bullet(e));
+    }
+    if !r.evidence.is_empty() {
+        out.push('\n');
+    }
+    for a in &r.retried {
+        let _ = writeln!(
+            out,
+            "Play {} was set aside (observed {}): {}\n",
+            a.attempt,
+            a.observed,
+            bullet(&a.runtime_failures.join("; "))
+        );
+    }
+    if let Some(o) = &r.observation {
+        let _ = writeln!(out, "Observation: `{o}`\n");
+    }
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Pass => "PASS",
+        Verdict::Fail => "FAIL",
+        Verdict::Error => "ERROR",
+    }
+}
+
+/// A table cell: pipes and line breaks would end it.
+fn cell(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+/// A list item: one line, with HTML-looking text kept literal.
+fn bullet(s: &str) -> String {
+    html(&s.replace('\n', " "))
+}
+
+/// Text inside HTML (`<summary>`) or Markdown that GitHub would read as tags.
+fn html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cells_and_bullets_stay_on_one_line() {
+        assert_eq!(cell("a|b\nc"), "a\\|b c");
+        assert_eq!(bullet("x <y>\nz"), "x &lt;y&gt; z");
+    }
+}
