@@ -65,6 +65,26 @@ enum ReportCmd {
         #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
         format: ReportFormat,
     },
+    /// Compare two runs' report.json; exit 1 if a result that passed in the first does
+    /// not pass in the second, or is missing from it.
+    Diff {
+        /// The earlier run's report.json (e.g. before a cluster upgrade).
+        before: PathBuf,
+        /// The later run's report.json.
+        after: PathBuf,
+        /// Each report is of one cluster, at different versions: match on behaviour only.
+        #[arg(long)]
+        upgrade: bool,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
+        format: DiffFormat,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum DiffFormat {
+    Text,
+    Json,
+    Markdown,
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -228,7 +248,40 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
         Cmd::Judge { observation, expect } => judge(&observation, &expect),
         Cmd::Clusters(c) => clusters(c, progress).await,
         Cmd::Report(ReportCmd::Render { report, format }) => render_report(&report, format),
+        Cmd::Report(ReportCmd::Diff {
+            before,
+            after,
+            upgrade,
+            format,
+        }) => diff_reports(&before, &after, upgrade, format),
     }
+}
+
+fn diff_reports(
+    before: &std::path::Path,
+    after: &std::path::Path,
+    upgrade: bool,
+    format: DiffFormat,
+) -> anyhow::Result<ExitCode> {
+    use sidecar_conformance::report::Report;
+    use sidecar_conformance::report::diff::{self, MatchBy};
+    let by = if upgrade {
+        MatchBy::Behaviour
+    } else {
+        MatchBy::VersionAndGate
+    };
+    let d = diff::diff(&Report::read_json(before)?, &Report::read_json(after)?, by)?;
+    let text = match format {
+        DiffFormat::Text => diff::render_text(&d),
+        DiffFormat::Json => serde_json::to_string_pretty(&d)? + "\n",
+        DiffFormat::Markdown => diff::render_markdown(&d),
+    };
+    print!("{text}");
+    Ok(if d.fails() {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn render_report(path: &std::path::Path, format: ReportFormat) -> anyhow::Result<ExitCode> {

@@ -240,3 +240,47 @@ fn a_failed_result_is_a_junit_failure_and_leads_the_markdown_evidence() {
     assert!(err.contains("is not a report.json"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn report_diff_exits_1_on_a_regression_only() {
+    let before = recorded_report();
+    let (code, out) = stdout_of(cli().arg("report").arg("diff").arg(&before).arg(&before));
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("20 unchanged") && out.contains("OK: no regression"),
+        "{out}"
+    );
+
+    let mut after: serde_json::Value = serde_json::from_slice(&std::fs::read(&before).unwrap()).unwrap();
+    after["run_id"] = "after".into();
+    after["results"][0]["verdict"] = "error".into();
+    after["results"][0]["observed"] = serde_json::Value::Null;
+    after["results"][0]["error"] = "creating namespace: connection refused".into();
+    let dir = std::env::temp_dir().join(format!("sc-cli-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("report.json");
+    std::fs::write(&path, serde_json::to_vec(&after).unwrap()).unwrap();
+    let (code, out) = stdout_of(cli().arg("report").arg("diff").arg(&before).arg(&path));
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.starts_with("report diff: 20261127-105042-01d5 -> after"),
+        "{out}"
+    );
+    assert!(
+        out.contains("regressed") && out.contains("error: creating namespace: connection refused"),
+        "{out}"
+    );
+
+    // A whole matrix is not an upgrade: said, not guessed.
+    let (code, err) = stderr_of(
+        cli()
+            .arg("report")
+            .arg("diff")
+            .arg(&before)
+            .arg(&path)
+            .arg("--upgrade"),
+    );
+    assert_ne!(code, 0);
+    assert!(err.contains("needs exactly one"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

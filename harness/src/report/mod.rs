@@ -1,8 +1,9 @@
 //! The report of a run: one record per (behaviour, cluster), the clusters, and the
 //! images that stood in for upstream ones. It is a plain serde model; every format is a
 //! renderer over it: `report.json` (the model itself), JUnit XML ([`junit`]), Markdown
-//! ([`markdown`]) and a text summary for the terminal.
+//! ([`markdown`]) and a text summary for the terminal. [`diff`] compares two reports.
 
+pub mod diff;
 pub mod junit;
 pub mod markdown;
 
