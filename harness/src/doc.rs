@@ -34,6 +34,11 @@ pub const START_ORDERING: Manifest = manifest!("fixtures/start-ordering.yaml");
 /// A pod whose sidecar and app container can each be made to exit on request.
 pub const RESTART_INDEPENDENCE: Manifest = manifest!("fixtures/restart-independence.yaml");
 
+/// A pod whose sidecar's readiness probe passes for a while, then fails.
+pub const SIDECAR_READINESS: Manifest = manifest!("fixtures/sidecar-readiness.yaml");
+/// A pod with regular init containers and sidecars mixed in one list.
+pub const INIT_SEQUENCING: Manifest = manifest!("fixtures/init-sequencing.yaml");
+
 /// Every manifest the harness ships.
 pub const ALL_MANIFESTS: &[Manifest] = &[
     DEPLOYMENT,
@@ -41,6 +46,8 @@ pub const ALL_MANIFESTS: &[Manifest] = &[
     JOB_CORRECTED,
     START_ORDERING,
     RESTART_INDEPENDENCE,
+    SIDECAR_READINESS,
+    INIT_SEQUENCING,
 ];
 
 /// The page's ```yaml blocks, in order, each exactly as between its fences.

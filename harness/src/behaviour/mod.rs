@@ -12,8 +12,10 @@
 pub mod evidence;
 mod job;
 mod ordering;
+mod readiness;
 mod ready;
 mod restart;
+mod sequencing;
 
 use std::time::Duration;
 
@@ -243,6 +245,37 @@ const CATALOGUE: &[Behaviour] = &[
             window: Duration::from_secs(120),
         },
         judge: ordering::judge,
+    },
+    Behaviour {
+        id: "sidecar-readiness",
+        title: "A sidecar's readiness probe decides the Pod's Ready condition, and restarts nothing",
+        section: "Sidecar containers and Pod lifecycle",
+        claims: &[
+            "If a readinessProbe is specified for this init container, its result will be used to determine the `ready` state of the Pod.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::SIDECAR_READINESS],
+            settled: readiness::settled,
+            window: Duration::from_secs(120),
+        },
+        judge: readiness::judge,
+    },
+    Behaviour {
+        id: "init-sequencing",
+        title: "Regular init containers and sidecars mixed in one list start in its order",
+        section: "Sidecar containers and Pod lifecycle",
+        claims: &[
+            "Since these containers are defined as init containers, they benefit from the same ordering and sequential guarantees as regular init containers, allowing you to mix sidecar containers with regular init containers for complex Pod initialization flows.",
+            "This is important when there is more than one entry inside `.spec.initContainers` for a Pod.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::INIT_SEQUENCING],
+            settled: sequencing::settled,
+            window: Duration::from_secs(120),
+        },
+        judge: sequencing::judge,
     },
     Behaviour {
         id: "restart-independence",

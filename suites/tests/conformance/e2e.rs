@@ -31,6 +31,16 @@ macro_rules! cluster_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sidecar_readiness() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "sidecar-readiness").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn init_sequencing() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "init-sequencing").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn restart_independence() -> anyhow::Result<()> {
                 check_on_cluster($version, $gate, "restart-independence").await
             }

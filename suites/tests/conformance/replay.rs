@@ -49,12 +49,7 @@ const GATE_ON: &str = "1.37.2-default";
 
 #[test]
 fn recorded_gate_on_runs_hold() {
-    for b in [
-        "deployment-ready",
-        "job-completes",
-        "start-ordering",
-        "restart-independence",
-    ] {
+    for b in RUNTIME {
         let j = judge(&recorded(GATE_ON, b));
         assert_eq!(j.outcome, Outcome::Holds, "{b}: {:#?}", j.evidence);
         assert!(
@@ -191,11 +186,13 @@ fn fixtures_are_real_recordings() {
 }
 
 const GATE_OFF: &str = "1.32.2-off";
-const RUNTIME: [&str; 4] = [
+const RUNTIME: [&str; 6] = [
     "deployment-ready",
     "job-completes",
     "start-ordering",
     "restart-independence",
+    "sidecar-readiness",
+    "init-sequencing",
 ];
 
 #[test]
@@ -331,4 +328,129 @@ fn a_play_spoiled_by_the_runtime_is_set_aside_only_when_it_did_not_pass() {
         CheckResult::verdict_of(Outcome::SidecarIgnored, plain.outcome),
         &[]
     ));
+}
+
+#[test]
+fn every_behaviour_of_the_catalogue_has_e2e_tests() {
+    // A behaviour added to the catalogue but not to the e2e macro would never run on a
+    // cluster under `cargo nextest`.
+    let e2e = include_str!("e2e.rs");
+    for b in behaviour::catalogue() {
+        let call = format!("check_on_cluster($version, $gate, \"{}\")", b.id);
+        assert!(e2e.contains(&call), "{} has no e2e test in e2e.rs", b.id);
+    }
+}
+
+/// The pod-level events of a recorded pod.
+fn pod_events<'a>(obs: &'a mut Value, pod: &str) -> &'a mut Vec<Value> {
+    obs["timeline"]["pods"][pod]["events"]
+        .as_array_mut()
+        .expect("pod events")
+}
+
+/// When the recorded sidecar of the readiness fixture first became ready.
+fn sidecar_ready_at(obs: &mut Value) -> String {
+    events(obs, "sidecar-readiness", "sidecar")
+        .iter()
+        .find(|e| e["event"] == "ready" && e["ready"] == true)
+        .and_then(|e| e["observed_at"].as_str())
+        .expect("sidecar ready")
+        .to_string()
+}
+
+#[test]
+fn sidecar_readiness_fails_when_the_pod_is_ready_before_its_sidecar() {
+    let mut obs = raw(GATE_ON, "sidecar-readiness");
+    // The pod reported Ready as soon as the app was, ignoring the sidecar's probe.
+    let app_ready = events(&mut obs, "sidecar-readiness", "app")
+        .iter()
+        .find(|e| e["event"] == "ready" && e["ready"] == true)
+        .and_then(|e| e["observed_at"].as_str())
+        .unwrap()
+        .to_string();
+    let evs = pod_events(&mut obs, "sidecar-readiness");
+    evs.push(json!({"observed_at": app_ready, "event": "condition", "condition": "Ready", "status": "True", "reason": null}));
+    evs.sort_by(|a, b| a["observed_at"].as_str().cmp(&b["observed_at"].as_str()));
+    let j = judge(&from(obs));
+    assert_violated(&j, "before sidecar was ready");
+}
+
+#[test]
+fn sidecar_readiness_fails_when_the_pod_stays_ready_after_its_sidecar_is_not() {
+    let mut obs = raw(GATE_ON, "sidecar-readiness");
+    let ready_at = sidecar_ready_at(&mut obs);
+    // Drop every Ready=False of the pod after the sidecar first became ready.
+    pod_events(&mut obs, "sidecar-readiness").retain(|e| {
+        !(e["condition"] == "Ready" && e["status"] == "False" && e["observed_at"].as_str() > Some(&ready_at))
+    });
+    assert_violated(
+        &judge(&from(obs)),
+        "the pod stayed Ready after sidecar became unready",
+    );
+}
+
+#[test]
+fn sidecar_readiness_fails_when_a_failing_probe_restarts_the_sidecar() {
+    let mut obs = raw(GATE_ON, "sidecar-readiness");
+    let side = events(&mut obs, "sidecar-readiness", "sidecar");
+    let last = side.last().unwrap().clone();
+    side.push(
+        json!({"observed_at": last["observed_at"], "container_id": "containerd://00000000000000aa",
+        "restart_count": 1, "event": "restarted", "previous_id": last["container_id"]}),
+    );
+    assert_violated(&judge(&from(obs)), "sidecar kept running in one container");
+}
+
+#[test]
+fn init_sequencing_fails_when_an_entry_does_not_wait_for_the_sidecar_before_it() {
+    let mut obs = raw(GATE_ON, "init-sequencing");
+    let sidecar_a_start = events(&mut obs, "init-sequencing", "sidecar-a")
+        .iter()
+        .find_map(|e| e["started_at"].as_str().map(str::to_string))
+        .unwrap();
+    for e in events(&mut obs, "init-sequencing", "init-2")
+        .iter_mut()
+        .filter(|e| e["event"] == "terminated")
+    {
+        e["started_at"] = json!(sidecar_a_start);
+        e["message"] = json!("init-1-done ");
+    }
+    let j = judge(&from(obs));
+    assert_violated(&j, "0 s after sidecar-a started");
+    assert_violated(&j, "init-2 found init-1-done, sidecar-a-started");
+}
+
+#[test]
+fn init_sequencing_fails_when_a_regular_init_container_is_overtaken() {
+    let mut obs = raw(GATE_ON, "init-sequencing");
+    // sidecar-b starting a whole minute before init-2 finished.
+    let init_2_end = events(&mut obs, "init-sequencing", "init-2")
+        .iter()
+        .find_map(|e| e["finished_at"].as_str().map(str::to_string))
+        .unwrap();
+    let early =
+        (init_2_end.parse::<jiff::Timestamp>().unwrap() - jiff::SignedDuration::from_secs(60)).to_string();
+    for e in events(&mut obs, "init-sequencing", "sidecar-b")
+        .iter_mut()
+        .filter(|e| e["event"] == "running")
+    {
+        e["started_at"] = json!(early);
+    }
+    assert_violated(&judge(&from(obs)), "not before init-2 finished");
+}
+
+#[test]
+fn init_sequencing_fails_when_a_regular_init_container_ran_twice() {
+    let mut obs = raw(GATE_ON, "init-sequencing");
+    let init_1 = events(&mut obs, "init-sequencing", "init-1");
+    let first = init_1
+        .iter()
+        .find(|e| e["event"] == "terminated")
+        .unwrap()
+        .clone();
+    init_1.push(first);
+    assert_violated(
+        &judge(&from(obs)),
+        "init-1 ran once to completion: exit 0, 2 run(s)",
+    );
 }
