@@ -38,6 +38,10 @@ pub const RESTART_INDEPENDENCE: Manifest = manifest!("fixtures/restart-independe
 pub const SIDECAR_READINESS: Manifest = manifest!("fixtures/sidecar-readiness.yaml");
 /// A pod with regular init containers and sidecars mixed in one list.
 pub const INIT_SEQUENCING: Manifest = manifest!("fixtures/init-sequencing.yaml");
+/// A Job whose main container fails, with the page's log-shipper sidecar.
+pub const JOB_FAILS: Manifest = manifest!("fixtures/job-fails.yaml");
+/// A pod with restartPolicy Never whose sidecar keeps failing.
+pub const SIDECAR_BACKOFF: Manifest = manifest!("fixtures/sidecar-backoff.yaml");
 
 /// Every manifest the harness ships.
 pub const ALL_MANIFESTS: &[Manifest] = &[
@@ -48,6 +52,8 @@ pub const ALL_MANIFESTS: &[Manifest] = &[
     RESTART_INDEPENDENCE,
     SIDECAR_READINESS,
     INIT_SEQUENCING,
+    JOB_FAILS,
+    SIDECAR_BACKOFF,
 ];
 
 /// The page's ```yaml blocks, in order, each exactly as between its fences.

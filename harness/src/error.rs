@@ -83,10 +83,11 @@ pub enum ApplyError {
     Other { file: String, detail: String },
 }
 
-/// A wait that ran out of time.
+/// A wait that ran out of time, with what was last seen of the awaited objects.
 #[derive(Debug, thiserror::Error)]
-#[error("timed out after {:.0} s waiting for {what}", after.as_secs_f64())]
+#[error("timed out after {:.0} s waiting for {what}{}", after.as_secs_f64(), last_seen.as_deref().map(|s| format!("; last seen: {s}")).unwrap_or_default())]
 pub struct WaitTimeout {
     pub what: String,
     pub after: Duration,
+    pub last_seen: Option<String>,
 }

@@ -256,6 +256,7 @@ pub async fn bring_up(
                         health = Some(h);
                     }
                     Err(error) => {
+                        progress.warn(format!("{}: created, but not healthy: {error}", cluster.name));
                         let cluster = created.expect("checked Ok");
                         tokio::task::spawn_blocking(move || cluster.delete()).await??;
                         created = Err(Box::new(CreateFailure {
@@ -292,7 +293,11 @@ pub async fn bring_up(
                 Err(f) => {
                     report.creation_error = Some(f.error.to_string());
                     report.gate_log = f.gate_lines.clone();
-                    progress.say(format!("{name}: creation failed after {}", human(elapsed)));
+                    progress.say(format!(
+                        "{name}: creation failed after {}: {}",
+                        human(elapsed),
+                        f.error
+                    ));
                     for l in &f.gate_lines {
                         progress.say(format!("  kubelet: {l}"));
                     }
@@ -306,10 +311,14 @@ pub async fn bring_up(
     }
 }
 
-/// Every node Ready and CoreDNS running within two minutes.
+/// How long a new cluster may take to have every node Ready and CoreDNS running. Mostly
+/// seconds; minutes on a loaded two-CPU machine bringing several clusters up at once.
+pub const HEALTH_DEADLINE: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Every node Ready and CoreDNS running within [`HEALTH_DEADLINE`].
 async fn healthy(cluster: &Cluster) -> Result<crate::cluster::Health, crate::error::ClusterError> {
     let client = cluster.client().await?;
-    crate::cluster::check_health(&client, std::time::Duration::from_secs(120))
+    crate::cluster::check_health(&client, HEALTH_DEADLINE)
         .await
         .map_err(|e| crate::error::ClusterError::Other(format!("{}: {e}", cluster.name)))
 }

@@ -196,6 +196,18 @@ fn record_container_changes(
     cs: &ContainerStatus,
     now: Timestamp,
 ) {
+    // The incarnation that ended, as lastState reports it, and whether its end is
+    // already in the timeline (seen as the current state earlier, possibly followed by
+    // a CrashLoopBackOff wait).
+    let last_terminated = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref());
+    let last_id = last_terminated
+        .and_then(|t| t.container_id.clone())
+        .or_else(|| before.id.clone());
+    let end_recorded = matches!(before.state, Some(ContainerEventKind::Terminated { .. }))
+        || (last_id.is_some()
+            && ct.events.iter().any(|e| {
+                matches!(e.kind, ContainerEventKind::Terminated { .. }) && e.container_id == last_id
+            }));
     let mut push = |kind: ContainerEventKind, id: Option<String>| {
         ct.events.push(ContainerEvent {
             observed_at: now,
@@ -206,11 +218,8 @@ fn record_container_changes(
     };
     if after.restart_count > before.restart_count {
         // A restart between two watch events: the terminated incarnation only shows in
-        // lastState. Record its end unless it was already seen terminated.
-        let already_seen_terminated = matches!(before.state, Some(ContainerEventKind::Terminated { .. }));
-        if !already_seen_terminated
-            && let Some(last) = cs.last_state.as_ref().and_then(|s| s.terminated.as_ref())
-        {
+        // lastState. Record its end unless it is already recorded.
+        if !end_recorded && let Some(last) = last_terminated {
             push(
                 ContainerEventKind::Terminated {
                     exit_code: last.exit_code,
@@ -219,7 +228,7 @@ fn record_container_changes(
                     started_at: last.started_at.as_ref().map(|t| t.0),
                     finished_at: last.finished_at.as_ref().map(|t| t.0),
                 },
-                last.container_id.clone().or_else(|| before.id.clone()),
+                last_id.clone(),
             );
         }
         push(
@@ -328,6 +337,7 @@ impl LiveRecorder {
             Err(_) => Err(WaitTimeout {
                 what: what.to_string(),
                 after: deadline,
+                last_seen: None,
             }),
         }
     }
@@ -347,11 +357,14 @@ pub async fn wait_for_set<K>(
     what: &str,
     deadline: Duration,
     done: impl Fn(&[K]) -> bool,
+    describe: impl Fn(&[K]) -> String,
 ) -> Result<Duration, WaitTimeout>
 where
     K: kube::Resource + Clone + std::fmt::Debug + serde::de::DeserializeOwned + Send + 'static,
 {
     let start = tokio::time::Instant::now();
+    // What the watch last saw, to say on timeout why the wait did not end.
+    let seen: std::sync::Mutex<Vec<K>> = std::sync::Mutex::new(Vec::new());
     let watch = async {
         let stream = watcher(api, config);
         futures::pin_mut!(stream);
@@ -375,15 +388,24 @@ where
             if done(&all) {
                 return;
             }
+            *seen.lock().expect("seen lock") = all;
         }
         futures::future::pending::<()>().await;
     };
     match tokio::time::timeout(deadline, watch).await {
         Ok(()) => Ok(start.elapsed()),
-        Err(_) => Err(WaitTimeout {
-            what: what.to_string(),
-            after: deadline,
-        }),
+        Err(_) => {
+            let last = seen.lock().expect("seen lock");
+            Err(WaitTimeout {
+                what: what.to_string(),
+                after: deadline,
+                last_seen: Some(if last.is_empty() {
+                    "nothing".into()
+                } else {
+                    describe(&last)
+                }),
+            })
+        }
     }
 }
 
@@ -466,6 +488,36 @@ mod tests {
             t1,
         );
         assert_eq!(rec.timeline().pods["p"].container("app").unwrap().events.len(), n);
+    }
+
+    #[test]
+    fn an_end_seen_before_a_back_off_wait_is_recorded_once() {
+        // As a real 1.37.2 run showed it: terminated, then waiting in CrashLoopBackOff,
+        // then running in a new container with the old end in lastState.
+        let app = running("app", "c://x", 0, "2026-11-27T09:59:59Z");
+        let ended = json!({"terminated": {"exitCode": 1, "reason": "Error", "containerID": "c://a",
+            "startedAt": "2026-11-27T10:00:00Z", "finishedAt": "2026-11-27T10:00:02Z"}});
+        let mut rec = Recorder::default();
+        let at = |s: &str| -> Timestamp { s.parse().unwrap() };
+        rec.observe(
+            &pod(running("side", "c://a", 0, "2026-11-27T10:00:00Z"), app.clone()),
+            at("2026-11-27T10:00:01Z"),
+        );
+        let mut terminated = running("side", "c://a", 0, "2026-11-27T10:00:00Z");
+        terminated["state"] = ended.clone();
+        rec.observe(&pod(terminated, app.clone()), at("2026-11-27T10:00:03Z"));
+        let mut waiting = running("side", "c://a", 1, "2026-11-27T10:00:00Z");
+        waiting["state"] = json!({"waiting": {"reason": "CrashLoopBackOff"}});
+        waiting["lastState"] = ended.clone();
+        rec.observe(&pod(waiting, app.clone()), at("2026-11-27T10:00:04Z"));
+        let mut back = running("side", "c://b", 2, "2026-11-27T10:00:14Z");
+        back["lastState"] = ended;
+        rec.observe(&pod(back, app), at("2026-11-27T10:00:15Z"));
+
+        let side = rec.timeline().pods["p"].container("side").unwrap().clone();
+        assert_eq!(side.terminations().len(), 1, "{:#?}", side.events);
+        assert_eq!(side.container_ids(), vec!["c://a", "c://b"]);
+        assert_eq!(side.running_since().len(), 2);
     }
 
     #[test]

@@ -9,8 +9,10 @@
 //! found ([`Outcome`]). The expected outcome comes from the gate table
 //! ([`crate::gate::effect`]) via [`expected_outcome`]; the runner compares the two.
 
+mod backoff;
 pub mod evidence;
 mod job;
+mod job_fails;
 mod ordering;
 mod readiness;
 mod ready;
@@ -293,6 +295,37 @@ const CATALOGUE: &[Behaviour] = &[
             window: Duration::from_secs(90),
         },
         judge: restart::judge,
+    },
+    Behaviour {
+        id: "sidecar-backoff",
+        title: "A failing sidecar is restarted with back-off under restartPolicy Never, the app untouched",
+        section: "Sidecar containers and Pod lifecycle",
+        claims: &[
+            "If an init container is created with its `restartPolicy` set to `Always`, it will start and remain running during the entire life of the Pod.",
+            "These can be `started`, `stopped` or `restarted` without affecting the main application container and other initContainers.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::SIDECAR_BACKOFF],
+            settled: backoff::settled,
+            window: Duration::from_secs(120),
+        },
+        judge: backoff::judge,
+    },
+    Behaviour {
+        id: "job-fails",
+        title: "A Job whose main container fails retries and fails as it would without its sidecar",
+        section: "Jobs with sidecar containers",
+        claims: &[
+            "If you define a job that uses sidecar using Kubernetes-style init containers, the sidecar container in each Pod does not prevent the job from completing after the main container has finished.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::JOB_FAILS],
+            settled: job_fails::settled,
+            window: Duration::from_secs(150),
+        },
+        judge: job_fails::judge,
     },
     Behaviour {
         id: "job-example-as-written",

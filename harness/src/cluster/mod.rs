@@ -154,6 +154,27 @@ pub async fn check_health(client: &Client, deadline: Duration) -> Result<Health,
                     .iter()
                     .all(|n| ready(n.status.as_ref().and_then(|s| s.conditions.as_ref())))
         },
+        |ns: &[Node]| {
+            ns.iter()
+                .map(|n| {
+                    let ready = n
+                        .status
+                        .as_ref()
+                        .and_then(|s| s.conditions.as_ref())
+                        .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"))
+                        .map(|c| {
+                            format!(
+                                "Ready={} ({})",
+                                c.status,
+                                c.message.as_deref().unwrap_or(c.reason.as_deref().unwrap_or(""))
+                            )
+                        })
+                        .unwrap_or_else(|| "no Ready condition".into());
+                    format!("node {} {ready}", n.metadata.name.as_deref().unwrap_or("?"))
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
     )
     .await?;
     let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), "kube-system");
@@ -168,6 +189,30 @@ pub async fn check_health(client: &Client, deadline: Duration) -> Result<Health,
         "CoreDNS pods Running and ready",
         left,
         |ps: &[Pod]| !ps.is_empty() && ps.iter().all(pod_ready),
+        |ps: &[Pod]| {
+            ps.iter()
+                .map(|p| {
+                    let s = p.status.clone().unwrap_or_default();
+                    let waiting: Vec<String> = s
+                        .container_statuses
+                        .iter()
+                        .flatten()
+                        .filter_map(|c| c.state.as_ref()?.waiting.as_ref()?.reason.clone())
+                        .collect();
+                    format!(
+                        "pod {} {}{}",
+                        p.metadata.name.as_deref().unwrap_or("?"),
+                        s.phase.as_deref().unwrap_or("no phase"),
+                        if waiting.is_empty() {
+                            String::new()
+                        } else {
+                            format!(" ({})", waiting.join(", "))
+                        }
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
     )
     .await?;
     let node_list = nodes

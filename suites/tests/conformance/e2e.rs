@@ -46,6 +46,16 @@ macro_rules! cluster_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sidecar_backoff() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "sidecar-backoff").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn job_fails() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "job-fails").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn job_example_as_written() -> anyhow::Result<()> {
                 check_on_cluster($version, $gate, "job-example-as-written").await
             }

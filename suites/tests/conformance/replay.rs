@@ -186,13 +186,15 @@ fn fixtures_are_real_recordings() {
 }
 
 const GATE_OFF: &str = "1.32.2-off";
-const RUNTIME: [&str; 6] = [
+const RUNTIME: [&str; 8] = [
     "deployment-ready",
     "job-completes",
     "start-ordering",
     "restart-independence",
     "sidecar-readiness",
     "init-sequencing",
+    "sidecar-backoff",
+    "job-fails",
 ];
 
 #[test]
@@ -453,4 +455,83 @@ fn init_sequencing_fails_when_a_regular_init_container_ran_twice() {
         &judge(&from(obs)),
         "init-1 ran once to completion: exit 0, 2 run(s)",
     );
+}
+
+#[test]
+fn job_fails_is_violated_when_the_job_completes_or_does_not_retry() {
+    let mut obs = raw(GATE_ON, "job-fails");
+    for c in obs["objects"][0]["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Failed" {
+            c["type"] = json!("Complete");
+        }
+    }
+    assert_violated(&judge(&from(obs)), "condition Complete=True");
+
+    let mut obs = raw(GATE_ON, "job-fails");
+    let pods = obs["timeline"]["pods"].as_object_mut().unwrap();
+    let second = pods.keys().nth(1).unwrap().clone();
+    pods.remove(&second);
+    assert_violated(&judge(&from(obs)), "ran 1 pod(s): backoffLimit 1 allows 2");
+}
+
+#[test]
+fn job_fails_is_violated_when_the_sidecar_keeps_running() {
+    let mut obs = raw(GATE_ON, "job-fails");
+    let first = obs["timeline"]["pods"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .next()
+        .unwrap()
+        .clone();
+    events(&mut obs, &first, "logshipper").retain(|e| e["event"] != "terminated");
+    assert_violated(&judge(&from(obs)), "logshipper was never stopped");
+}
+
+#[test]
+fn sidecar_backoff_is_violated_without_growing_back_off() {
+    let mut obs = raw(GATE_ON, "sidecar-backoff");
+    // Restarts at a steady 3 s: no back-off.
+    let mut n = 0;
+    let mut last = String::new();
+    for e in events(&mut obs, "sidecar-backoff", "sidecar")
+        .iter_mut()
+        .filter(|e| e["event"] == "running")
+    {
+        let t = e["started_at"].as_str().unwrap().to_string();
+        if t != last {
+            n += 1;
+            last = t;
+        }
+        e["started_at"] = json!(format!("2026-11-27T11:00:{:02}Z", 3 * n));
+    }
+    assert_violated(&judge(&from(obs)), "3 s, 3 s, 3 s between starts, growing");
+}
+
+#[test]
+fn sidecar_backoff_is_violated_when_the_app_restarts_or_the_sidecar_does_not() {
+    let mut obs = raw(GATE_ON, "sidecar-backoff");
+    let app = events(&mut obs, "sidecar-backoff", "app");
+    let last = app.last().unwrap().clone();
+    app.push(
+        json!({"observed_at": last["observed_at"], "container_id": "containerd://00000000000000bb",
+        "restart_count": 1, "event": "restarted", "previous_id": last["container_id"]}),
+    );
+    assert_violated(
+        &judge(&from(obs)),
+        "meanwhile app kept running in its first container",
+    );
+
+    let mut obs = raw(GATE_ON, "sidecar-backoff");
+    let side = events(&mut obs, "sidecar-backoff", "sidecar");
+    let first_id = side
+        .iter()
+        .find_map(|e| e["container_id"].as_str().map(str::to_string));
+    side.retain(|e| {
+        e["container_id"].as_str().map(str::to_string) == first_id || e["container_id"].is_null()
+    });
+    for e in side.iter_mut() {
+        e["restart_count"] = json!(0);
+    }
+    assert_violated(&judge(&from(obs)), "sidecar restarted 0 time(s)");
 }

@@ -1,0 +1,136 @@
+//! "sidecar-backoff": a failing sidecar is restarted with crash-loop back-off although
+//! the pod's restartPolicy is Never, and the app keeps running untouched.
+
+use super::evidence::{Findings, fmt_time};
+use super::{Judgement, Observation, Outcome};
+use crate::observe::Recorder;
+use crate::timeline::{ContainerEventKind, ContainerRole};
+
+const POD: &str = "sidecar-backoff";
+const SIDECAR: &str = "sidecar";
+const APP: &str = "app";
+/// Restarts to wait for. The kubelet restarts the first time at once and then backs off
+/// (10 s, 20 s, ...): three restarts give three intervals, each longer than the last.
+const RESTARTS: i32 = 3;
+
+/// Settled once the sidecar restarted [`RESTARTS`] times and runs again, or once the pod failed (a would-be
+/// sidecar that is a regular init container fails the pod when it exits).
+pub fn settled(rec: &Recorder) -> bool {
+    rec.timeline().pods.get(POD).is_some_and(|p| {
+        p.last_phase() == Some("Failed")
+            || p.container(SIDECAR)
+                .is_some_and(|c| c.max_restarts() >= RESTARTS && c.running_since().len() > RESTARTS as usize)
+    })
+}
+
+/// Judges the back-off fixture.
+pub fn judge(obs: &Observation) -> Judgement {
+    let Some(pod) = obs.timeline.pods.get(POD) else {
+        return Judgement {
+            outcome: Outcome::Violated,
+            evidence: vec![format!("pod {POD} was never seen")],
+        };
+    };
+    let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
+        return Judgement {
+            outcome: Outcome::Violated,
+            evidence: vec![format!("pod {POD}: containers missing")],
+        };
+    };
+
+    // Gate off: the API server dropped restartPolicy, the "sidecar" is a regular init
+    // container; its first exit fails the pod (restartPolicy Never) before the app runs.
+    if sidecar.role == ContainerRole::Init && !app.ever_ran() {
+        let exits: Vec<String> = sidecar
+            .terminations()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                ContainerEventKind::Terminated { exit_code, .. } => Some(exit_code.to_string()),
+                _ => None,
+            })
+            .collect();
+        return Judgement {
+            outcome: Outcome::SidecarIgnored,
+            evidence: vec![
+                format!(
+                    "pod {POD}: init container {SIDECAR} is declared with restartPolicy: Always but the stored pod has none (the API server dropped the field)"
+                ),
+                format!(
+                    "pod {POD}: {SIDECAR} ran as a regular init container and exited ({}), {} restart(s); pod phase {}",
+                    if exits.is_empty() {
+                        "-".to_string()
+                    } else {
+                        exits.join(", ")
+                    },
+                    sidecar.max_restarts(),
+                    pod.last_phase().unwrap_or("unknown")
+                ),
+                format!("pod {POD}: app container {APP} never started"),
+            ],
+        };
+    }
+
+    let mut f = Findings::default();
+    f.check(
+        sidecar.role == ContainerRole::Sidecar,
+        format!("{SIDECAR} is a sidecar in the stored pod"),
+    );
+    let exits: Vec<i32> = sidecar
+        .terminations()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            ContainerEventKind::Terminated { exit_code, .. } => Some(*exit_code),
+            _ => None,
+        })
+        .collect();
+    let runs = sidecar.running_since();
+    f.check(
+        sidecar.max_restarts() >= RESTARTS && sidecar.container_ids().len() as i32 > RESTARTS,
+        format!(
+            "{SIDECAR} restarted {} time(s) after exiting {:?}, in {} containers (the pod's restartPolicy is Never)",
+            sidecar.max_restarts(),
+            exits,
+            sidecar.container_ids().len()
+        ),
+    );
+    let backoff_seen = sidecar.events.iter().any(
+        |e| matches!(&e.kind, ContainerEventKind::Waiting { reason: Some(r), .. } if r == "CrashLoopBackOff"),
+    );
+    // The waiting state between runs is not always in a status update the watch sees
+    // (1.32 rarely reports it for sidecars): the start times below are the proof.
+    f.note(format!(
+        "{SIDECAR} was {}seen waiting in CrashLoopBackOff between runs",
+        if backoff_seen { "" } else { "not " }
+    ));
+    // Each start comes later after the previous one: the back-off grows.
+    let gaps: Vec<i64> = runs
+        .windows(2)
+        .map(|w| w[1].duration_since(w[0]).as_secs())
+        .collect();
+    f.check(
+        gaps.len() >= RESTARTS as usize && gaps.windows(2).all(|g| g[1] > g[0]),
+        format!(
+            "{SIDECAR} started at {} (runtime clock): {} s between starts, growing",
+            runs.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", "),
+            gaps.iter()
+                .map(|g| g.to_string())
+                .collect::<Vec<_>>()
+                .join(" s, ")
+        ),
+    );
+    let app_running = matches!(app.last_state(), Some(ContainerEventKind::Running { .. }));
+    f.check(
+        app_running && app.container_ids().len() == 1 && app.max_restarts() == 0,
+        format!(
+            "meanwhile {APP} kept running in its first container since {} (running: {app_running}, container IDs seen: {}, restarts: {})",
+            fmt_time(app.first_started_at()),
+            app.container_ids().len(),
+            app.max_restarts()
+        ),
+    );
+    f.check(
+        pod.last_phase() == Some("Running"),
+        format!("pod {POD}: phase {}", pod.last_phase().unwrap_or("unknown")),
+    );
+    f.judgement()
+}
