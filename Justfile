@@ -32,3 +32,8 @@ prune *ARGS:
 # The version x gate matrix the e2e tests use, as one `run` with a report.
 matrix:
     ./conformance run --cluster 1.37.2:default --cluster 1.37.2:off --cluster 1.32.2:on --cluster 1.32.2:off
+
+# Paste the page lint of the recorded 1.37.2 run into the README (between its markers).
+readme-lint:
+    cargo run --quiet --package sidecar-conformance -- lint-page --observation suites/fixtures/observations/1.37.2-default/page-lint.json > target/page-lint.md || test $? -eq 1
+    python3 -c "import re,sys; r=open('README.md').read(); t=open('target/page-lint.md').read(); open('README.md','w').write(re.sub(r'(<!-- page-lint:start -->\n).*?(<!-- page-lint:end -->)', lambda m: m.group(1)+t+m.group(2), r, flags=re.S))"

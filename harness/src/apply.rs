@@ -113,8 +113,30 @@ impl Applier {
         text: &str,
         namespace: &str,
     ) -> Result<Vec<AppliedObject>, ApplyError> {
+        self.apply_inner(path, text, namespace, false).await
+    }
+
+    /// As [`Applier::apply_text`], as a server-side dry run: the API server validates
+    /// and admits each object (strict field validation) but stores nothing.
+    pub async fn dry_run_text(
+        &self,
+        path: &str,
+        text: &str,
+        namespace: &str,
+    ) -> Result<Vec<AppliedObject>, ApplyError> {
+        self.apply_inner(path, text, namespace, true).await
+    }
+
+    async fn apply_inner(
+        &self,
+        path: &str,
+        text: &str,
+        namespace: &str,
+        dry_run: bool,
+    ) -> Result<Vec<AppliedObject>, ApplyError> {
         let objects = parse(path, text)?;
-        let params = PatchParams::apply(FIELD_MANAGER).force().validation_strict();
+        let mut params = PatchParams::apply(FIELD_MANAGER).force().validation_strict();
+        params.dry_run = dry_run;
         let mut applied = Vec::new();
         for mut obj in objects {
             let types = obj.types.clone().expect("checked by parse");
@@ -126,7 +148,7 @@ impl Applier {
             })?;
             let Some((resource, caps)) = self.discovery.resolve_gvk(&gvk) else {
                 let message = self
-                    .raw_create(&types.api_version, &types.kind, namespace, &obj)
+                    .raw_create(&types.api_version, &types.kind, namespace, &obj, dry_run)
                     .await;
                 return Err(ApplyError::Rejected {
                     file: path.to_string(),
@@ -186,6 +208,7 @@ impl Applier {
         kind: &str,
         namespace: &str,
         obj: &DynamicObject,
+        dry_run: bool,
     ) -> String {
         let plural = format!("{}s", kind.to_lowercase());
         let prefix = if api_version.contains('/') {
@@ -193,7 +216,10 @@ impl Applier {
         } else {
             format!("/api/{api_version}")
         };
-        let url = format!("{prefix}/namespaces/{namespace}/{plural}");
+        let url = format!(
+            "{prefix}/namespaces/{namespace}/{plural}{}",
+            if dry_run { "?dryRun=All" } else { "" }
+        );
         let body = serde_json::to_vec(obj).unwrap_or_default();
         let request = match Request::post(&url)
             .header("content-type", "application/json")

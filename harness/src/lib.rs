@@ -23,6 +23,7 @@ pub mod doctor;
 pub mod error;
 pub mod gate;
 pub mod keeper;
+pub mod lint;
 pub mod matrix;
 pub mod observe;
 pub mod progress;

@@ -54,6 +54,23 @@ enum Cmd {
     /// Saved reports.
     #[command(subcommand)]
     Report(ReportCmd),
+    /// The page's own defects, with line numbers and suggested corrections; exit 1 if
+    /// there are any. Static checks always; the API server's answers to its YAML
+    /// blocks from a recorded `page-lint` observation when given.
+    LintPage {
+        /// An observation of the `page-lint` behaviour
+        /// (`runs/<id>/observations/<cluster>/page-lint.json`).
+        #[arg(long)]
+        observation: Option<PathBuf>,
+        #[arg(long, value_enum, default_value_t = LintFormat::Markdown)]
+        format: LintFormat,
+    },
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LintFormat {
+    Markdown,
+    Json,
 }
 
 #[derive(Subcommand, Debug)]
@@ -248,6 +265,7 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
         Cmd::Judge { observation, expect } => judge(&observation, &expect),
         Cmd::Clusters(c) => clusters(c, progress).await,
         Cmd::Report(ReportCmd::Render { report, format }) => render_report(&report, format),
+        Cmd::LintPage { observation, format } => lint_page(observation.as_deref(), format),
         Cmd::Report(ReportCmd::Diff {
             before,
             after,
@@ -255,6 +273,35 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
             format,
         }) => diff_reports(&before, &after, upgrade, format),
     }
+}
+
+fn lint_page(observation: Option<&std::path::Path>, format: LintFormat) -> anyhow::Result<ExitCode> {
+    use sidecar_conformance::lint;
+    let obs: Option<behaviour::Observation> = match observation {
+        Some(p) => {
+            let text = std::fs::read(p).with_context(|| format!("reading {}", p.display()))?;
+            let obs: behaviour::Observation = serde_json::from_slice(&text)
+                .with_context(|| format!("{} is not an observation", p.display()))?;
+            anyhow::ensure!(
+                obs.behaviour == "page-lint",
+                "{} is an observation of {}, not of page-lint",
+                p.display(),
+                obs.behaviour
+            );
+            Some(obs)
+        }
+        None => None,
+    };
+    let defects = lint::all_defects(obs.as_ref());
+    match format {
+        LintFormat::Markdown => print!("{}", lint::render_markdown(&defects)),
+        LintFormat::Json => println!("{}", serde_json::to_string_pretty(&defects)?),
+    }
+    Ok(if defects.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn diff_reports(

@@ -271,6 +271,19 @@ async fn play(
                 apply_recording(target, &path, &fixed, namespace, obs).await?;
             }
         }
+        Scenario::LintPage => {
+            for block in crate::doc::yaml_blocks(crate::doc::PAGE) {
+                let label = crate::lint::block_label(crate::doc::PAGE, block);
+                obs.manifests.push(label.clone());
+                if !dry_run_recording(target, &label, block, namespace, obs).await? {
+                    let fixed = crate::behaviour::fix_api_version_only(block);
+                    if fixed != block {
+                        let label = format!("{label} (apiVersion corrected only)");
+                        dry_run_recording(target, &label, &fixed, namespace, obs).await?;
+                    }
+                }
+            }
+        }
         Scenario::RestartInTurn {
             manifest,
             pod,
@@ -355,9 +368,25 @@ async fn apply_recording(
     namespace: &str,
     obs: &mut Observation,
 ) -> anyhow::Result<bool> {
-    match target.applier.apply_text(path, text, namespace).await {
-        Ok(applied) => {
-            obs.applied.extend(applied);
+    record(target.applier.apply_text(path, text, namespace).await, obs)
+}
+
+/// Dry-runs and records the result; `Ok(false)` when the API server refused.
+async fn dry_run_recording(
+    target: &Target,
+    label: &str,
+    text: &str,
+    namespace: &str,
+    obs: &mut Observation,
+) -> anyhow::Result<bool> {
+    record(target.applier.dry_run_text(label, text, namespace).await, obs)
+}
+
+/// Puts what the API server accepted or refused into the observation.
+fn record(outcome: Result<Vec<AppliedObject>, ApplyError>, obs: &mut Observation) -> anyhow::Result<bool> {
+    match outcome {
+        Ok(accepted) => {
+            obs.applied.extend(accepted);
             Ok(true)
         }
         Err(ApplyError::Rejected {

@@ -284,3 +284,31 @@ fn report_diff_exits_1_on_a_regression_only() {
     assert!(err.contains("needs exactly one"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn the_readme_shows_the_page_lint_the_harness_produces() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let recorded = root.join("suites/fixtures/observations/1.37.2-default/page-lint.json");
+    let (code, table) = stdout_of(cli().arg("lint-page").arg("--observation").arg(&recorded));
+    assert_eq!(code, 1, "the page has defects: {table}");
+    assert!(table.contains("| lines 167-194 | invalid-manifest |"), "{table}");
+    assert!(table.contains("| line 85 | no-such-object |"), "{table}");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start =
+        readme.find("<!-- page-lint:start -->\n").expect("start marker") + "<!-- page-lint:start -->\n".len();
+    let end = readme.find("<!-- page-lint:end -->").expect("end marker");
+    assert_eq!(
+        &readme[start..end],
+        table,
+        "README is stale: run `just readme-lint`"
+    );
+}
+
+#[test]
+fn lint_page_refuses_an_observation_of_another_behaviour() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let other = root.join("suites/fixtures/observations/1.37.2-default/job-completes.json");
+    let (code, err) = stderr_of(cli().arg("lint-page").arg("--observation").arg(&other));
+    assert_ne!(code, 0);
+    assert!(err.contains("not of page-lint"), "{err}");
+}

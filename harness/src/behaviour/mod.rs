@@ -12,6 +12,7 @@
 mod backoff;
 pub mod evidence;
 mod job;
+pub use job::fix_api_version_only;
 mod job_fails;
 mod ordering;
 mod readiness;
@@ -155,6 +156,10 @@ pub enum Scenario {
         manifest: Manifest,
         retry: Option<fn(&str) -> String>,
     },
+    /// Check the page itself: each of its YAML blocks as a server-side dry run (strict),
+    /// a block refused for its apiVersion once more with only that corrected. The judge
+    /// adds what the page shows without a cluster ([`crate::lint`]).
+    LintPage,
     /// Apply a pod, wait until all its containers run, then make each named container's
     /// process exit in turn, waiting after each for the container to be running again.
     RestartInTurn {
@@ -326,6 +331,15 @@ const CATALOGUE: &[Behaviour] = &[
             window: Duration::from_secs(150),
         },
         judge: job_fails::judge,
+    },
+    Behaviour {
+        id: "page-lint",
+        title: "The page's YAML blocks pass a server-side dry run, its code fences close, its commands name what its examples create",
+        section: "the whole page",
+        claims: &["kubectl describe pod/myapp", "apiVersion: v1\nkind: Job"],
+        subject: Subject::DocumentationDefect,
+        scenario: Scenario::LintPage,
+        judge: crate::lint::judge,
     },
     Behaviour {
         id: "job-example-as-written",

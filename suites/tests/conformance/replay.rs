@@ -535,3 +535,39 @@ fn sidecar_backoff_is_violated_when_the_app_restarts_or_the_sidecar_does_not() {
     }
     assert_violated(&judge(&from(obs)), "sidecar restarted 0 time(s)");
 }
+
+#[test]
+fn the_page_lint_lists_every_defect_with_its_lines() {
+    for cluster in [GATE_ON, GATE_OFF] {
+        let j = judge(&recorded(cluster, "page-lint"));
+        assert_eq!(j.outcome, Outcome::Rejected, "{:#?}", j.evidence);
+        for needle in [
+            "accepted Deployment/myapp",
+            "lines 58-64: the page applies deployment-sidecar.yaml",
+            "lines 74-152: the code block opened at line 74",
+            "line 85: no pod is named myapp",
+            "lines 167-194: server-side dry run (strict): no matches for kind \"Job\" in version \"v1\"",
+            "lines 167-194: server-side dry run (strict), with only apiVersion corrected",
+        ] {
+            assert!(
+                j.evidence.iter().any(|e| e.contains(needle)),
+                "{cluster}: no {needle:?} in {:#?}",
+                j.evidence
+            );
+        }
+    }
+}
+
+#[test]
+fn the_page_lint_reports_a_block_the_server_accepts_as_no_manifest_defect() {
+    // Were the Job block valid, only the page's static defects would remain.
+    let mut obs = raw(GATE_ON, "page-lint");
+    obs["rejections"] = json!([]);
+    let j = judge(&from(obs));
+    assert_eq!(j.outcome, Outcome::Rejected);
+    assert!(
+        !j.evidence.iter().any(|e| e.contains("lines 167-194")),
+        "{:#?}",
+        j.evidence
+    );
+}

@@ -1,0 +1,533 @@
+//! The page itself under review: what a reader of it would trip over.
+//!
+//! Static checks read the page: code fences that do not close where they seem to (so
+//! prose and headings render as code), `kubectl` commands that name an object the
+//! page's examples never create, and files the page applies without saying where they
+//! come from. The server-side checks (each YAML block as a server-side dry run with
+//! strict field validation) run on a cluster as the `page-lint` behaviour; [`judge`]
+//! joins both, and [`render_markdown`] writes the list the README shows.
+
+use serde::{Deserialize, Serialize};
+
+use crate::behaviour::{Judgement, Observation, Outcome};
+use crate::doc;
+
+/// What kind of defect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DefectKind {
+    /// The API server refuses a YAML block.
+    InvalidManifest,
+    /// A code fence is not closed where the page seems to close it.
+    BrokenCodeFence,
+    /// A command names an object the page's examples do not create.
+    NoSuchObject,
+    /// A command reads a file the page never says to create.
+    UnnamedFile,
+}
+
+/// One defect of the page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PageDefect {
+    /// First and last line of the page it concerns (1-based).
+    pub lines: (usize, usize),
+    pub kind: DefectKind,
+    /// What the page says there.
+    pub found: String,
+    /// What is wrong (for manifests: the API server's answer).
+    pub problem: String,
+    pub suggestion: String,
+}
+
+impl PageDefect {
+    /// `line 85` or `lines 74-152`.
+    pub fn where_(&self) -> String {
+        if self.lines.0 == self.lines.1 {
+            format!("line {}", self.lines.0)
+        } else {
+            format!("lines {}-{}", self.lines.0, self.lines.1)
+        }
+    }
+}
+
+/// A fenced code block of the page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fence {
+    /// Line of the opening fence.
+    pub open: usize,
+    /// Line of the closing fence, `None` when the page ends first.
+    pub close: Option<usize>,
+    pub backticks: usize,
+    pub info: String,
+    /// Lines inside that look like fences but cannot close this one (shorter, or with
+    /// an info string).
+    pub inner_fences: Vec<usize>,
+}
+
+/// The page's fenced code blocks, as a CommonMark reader sees them: a block opened with
+/// N backticks is closed only by a line of at least N backticks and nothing else.
+pub fn fences(page: &str) -> Vec<Fence> {
+    let mut out = Vec::new();
+    let mut open: Option<Fence> = None;
+    for (i, line) in page.lines().enumerate() {
+        let n = i + 1;
+        let trimmed = line.trim_start_matches(' ');
+        if line.len() - trimmed.len() > 3 {
+            continue;
+        }
+        let ticks = trimmed.chars().take_while(|c| *c == '`').count();
+        if ticks < 3 {
+            continue;
+        }
+        let rest = trimmed[ticks..].trim();
+        match &mut open {
+            None => {
+                open = Some(Fence {
+                    open: n,
+                    close: None,
+                    backticks: ticks,
+                    info: rest.to_string(),
+                    inner_fences: vec![],
+                })
+            }
+            Some(f) if ticks >= f.backticks && rest.is_empty() => {
+                f.close = Some(n);
+                out.push(open.take().expect("open"));
+            }
+            Some(f) => f.inner_fences.push(n),
+        }
+    }
+    out.extend(open);
+    out
+}
+
+/// Line `n` (1-based) of the page.
+fn line(page: &str, n: usize) -> &str {
+    page.lines().nth(n - 1).unwrap_or("")
+}
+
+/// Fences that swallow what follows them.
+fn fence_defects(page: &str) -> Vec<PageDefect> {
+    let mut out = Vec::new();
+    for f in fences(page) {
+        let Some(close) = f.close else {
+            out.push(PageDefect {
+                lines: (f.open, page.lines().count()),
+                kind: DefectKind::BrokenCodeFence,
+                found: line(page, f.open).to_string(),
+                problem: format!(
+                    "the code block opened at line {} with {} backticks is never closed: the rest of the page renders as code",
+                    f.open, f.backticks
+                ),
+                suggestion: format!("close it with {}", "`".repeat(f.backticks)),
+            });
+            continue;
+        };
+        if f.inner_fences.is_empty() {
+            continue;
+        }
+        let headings: Vec<String> = (f.open + 1..close)
+            .filter(|n| line(page, *n).starts_with('#'))
+            .map(|n| format!("line {n} {:?}", line(page, n)))
+            .collect();
+        out.push(PageDefect {
+            lines: (f.open, close),
+            kind: DefectKind::BrokenCodeFence,
+            found: line(page, f.open).to_string(),
+            problem: format!(
+                "the code block opened at line {} with {} backticks is closed only at line {close}; the fences at lines {} cannot close it, so lines {}-{} render as one code block{}",
+                f.open,
+                f.backticks,
+                f.inner_fences.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
+                f.open + 1,
+                close - 1,
+                if headings.is_empty() {
+                    String::new()
+                } else {
+                    format!(", headings and prose included ({})", headings.join(", "))
+                }
+            ),
+            suggestion: format!(
+                "open and close every block with three backticks: line {} as \"```{}\", each inner opening fence likewise, and drop the {}-backtick fence at line {close}",
+                f.open, f.info, f.backticks
+            ),
+        });
+    }
+    out
+}
+
+/// An object a YAML block of the page creates.
+struct PageObject {
+    kind: String,
+    name: String,
+    /// Labels of its pod template, for a selector that finds its pods.
+    pod_labels: Vec<(String, String)>,
+}
+
+/// Objects the page's YAML blocks create.
+fn page_objects(page: &str) -> Vec<PageObject> {
+    let mut out = Vec::new();
+    for block in doc::yaml_blocks(page) {
+        let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(block) else {
+            continue;
+        };
+        for d in docs {
+            let labels = d["spec"]["template"]["metadata"]["labels"]
+                .as_object()
+                .map(|m| {
+                    m.iter()
+                        .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let (Some(kind), Some(name)) = (d["kind"].as_str(), d["metadata"]["name"].as_str()) {
+                out.push(PageObject {
+                    kind: kind.to_string(),
+                    name: name.to_string(),
+                    pod_labels: labels,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// The kind a `kubectl` resource type names.
+fn kind_of(resource: &str) -> Option<&'static str> {
+    Some(match resource.to_lowercase().as_str() {
+        "pod" | "pods" | "po" => "Pod",
+        "deploy" | "deployment" | "deployments" => "Deployment",
+        "job" | "jobs" => "Job",
+        "rs" | "replicaset" | "replicasets" => "ReplicaSet",
+        _ => return None,
+    })
+}
+
+/// `kubectl` commands in the page's code blocks that name objects or files.
+fn command_defects(page: &str) -> Vec<PageDefect> {
+    let objects = page_objects(page);
+    let mut out: Vec<PageDefect> = Vec::new();
+    for f in fences(page) {
+        let end = f.close.unwrap_or(page.lines().count() + 1);
+        for n in f.open + 1..end {
+            let text = line(page, n).trim();
+            let words: Vec<&str> = text.split_whitespace().collect();
+            if words.first() != Some(&"kubectl") || words.len() < 3 {
+                continue;
+            }
+            let verb = words[1];
+            if verb == "apply" || verb == "create" {
+                if let Some(i) = words.iter().position(|w| *w == "-f")
+                    && let Some(file) = words.get(i + 1)
+                {
+                    let told = page
+                        .lines()
+                        .any(|l| l.contains(file) && !l.trim_start().starts_with("kubectl"));
+                    if !told {
+                        match out
+                            .iter_mut()
+                            .find(|d| d.kind == DefectKind::UnnamedFile && d.found == text)
+                        {
+                            Some(d) => d.lines.1 = n,
+                            None => out.push(PageDefect {
+                                lines: (n, n),
+                                kind: DefectKind::UnnamedFile,
+                                found: text.to_string(),
+                                problem: format!(
+                                    "the page applies {file} but never says which block to save under that name"
+                                ),
+                                suggestion: format!("say \"save the Deployment above as {file}\" before the command"),
+                            }),
+                        }
+                    }
+                }
+                continue;
+            }
+            if !matches!(verb, "describe" | "get" | "delete" | "logs" | "edit") {
+                continue;
+            }
+            let (resource, name) = match words[2].split_once('/') {
+                Some((r, name)) => (r, Some(name)),
+                None => (words[2], words.get(3).copied().filter(|w| !w.starts_with('-'))),
+            };
+            let (Some(kind), Some(name)) = (kind_of(resource), name) else {
+                continue;
+            };
+            if objects.iter().any(|o| o.kind == kind && o.name == name) {
+                continue;
+            }
+            // Pods of a Deployment or Job carry generated names.
+            let owner = objects
+                .iter()
+                .find(|o| o.name == name && matches!(o.kind.as_str(), "Deployment" | "Job"));
+            let example = page
+                .lines()
+                .enumerate()
+                .find(|(_, l)| l.trim_start().starts_with(&format!("{name}-")))
+                .map(|(i, l)| (i + 1, l.split_whitespace().next().unwrap_or("").to_string()));
+            let (problem, suggestion) = match (kind, owner) {
+                (
+                    "Pod",
+                    Some(PageObject {
+                        kind: owner_kind,
+                        pod_labels: labels,
+                        ..
+                    }),
+                ) => (
+                    format!(
+                        "no pod is named {name}: the {owner_kind} {name} names its pods {name}-<generated suffix>{}",
+                        example
+                            .as_ref()
+                            .map(|(l, e)| format!(" (e.g. {e}, line {l})"))
+                            .unwrap_or_default()
+                    ),
+                    match labels.first() {
+                        Some((k, v)) => format!("kubectl {verb} pods -l {k}={v}"),
+                        None => format!("kubectl {verb} {}/{name}", owner_kind.to_lowercase()),
+                    },
+                ),
+                _ => (
+                    format!("the page's examples create no {kind} named {name}"),
+                    format!(
+                        "name one of: {}",
+                        objects
+                            .iter()
+                            .map(|o| format!("{} {}", o.kind, o.name))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ),
+            };
+            out.push(PageDefect {
+                lines: (n, n),
+                kind: DefectKind::NoSuchObject,
+                found: text.to_string(),
+                problem,
+                suggestion,
+            });
+        }
+    }
+    out
+}
+
+/// Every defect the page shows without a cluster, in page order.
+pub fn static_defects(page: &str) -> Vec<PageDefect> {
+    let mut out = fence_defects(page);
+    out.extend(command_defects(page));
+    out.sort_by_key(|d| d.lines);
+    out
+}
+
+/// The label under which the runner applies a YAML block of the page: its path and
+/// lines, e.g. `manifests/page/sidecar-containers.md:167-194`.
+pub fn block_label(page: &str, block: &str) -> String {
+    let (first, last) = block_lines(page, block);
+    format!("{}:{first}-{last}", doc::PAGE_PATH)
+}
+
+/// First and last line of a block (a slice of `page`), fences included.
+fn block_lines(page: &str, block: &str) -> (usize, usize) {
+    let offset = block.as_ptr() as usize - page.as_ptr() as usize;
+    let first_content = page[..offset].lines().count() + 1;
+    (first_content - 1, first_content + block.lines().count())
+}
+
+/// Lines of a block label written by [`block_label`].
+fn label_lines(label: &str) -> Option<(usize, usize)> {
+    let (_, range) = label.rsplit_once(':')?;
+    let (a, b) = range.split_once('-')?;
+    Some((
+        a.parse().ok()?,
+        b.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?,
+    ))
+}
+
+/// The server's verdicts on the page's YAML blocks, as defects.
+pub fn server_defects(obs: &Observation) -> Vec<PageDefect> {
+    let mut out: Vec<PageDefect> = Vec::new();
+    for r in &obs.rejections {
+        let Some(lines) = label_lines(&r.file) else {
+            continue;
+        };
+        let retried = r.file.contains("apiVersion corrected only");
+        let suggestion = if r.message.contains("no matches for kind") {
+            "apiVersion: batch/v1 (Jobs are in the batch API group); see manifests/corrected/job.yaml"
+                .to_string()
+        } else if r.message.contains("field not declared in schema") {
+            "move `command` and `volumeMounts` into the container they belong to (under `containers:`); see manifests/corrected/job.yaml".to_string()
+        } else {
+            "see the server's message".to_string()
+        };
+        out.push(PageDefect {
+            lines,
+            kind: DefectKind::InvalidManifest,
+            found: r.object.clone(),
+            problem: format!(
+                "server-side dry run (strict){}: {}",
+                if retried {
+                    ", with only apiVersion corrected"
+                } else {
+                    ""
+                },
+                r.message
+            ),
+            suggestion,
+        });
+    }
+    out
+}
+
+/// Judges the page lint: `Rejected` with every defect when the page has any, `Holds`
+/// when it has none.
+pub fn judge(obs: &Observation) -> Judgement {
+    let mut defects = static_defects(doc::PAGE);
+    defects.extend(server_defects(obs));
+    defects.sort_by_key(|d| d.lines);
+    let mut evidence: Vec<String> = obs
+        .applied
+        .iter()
+        .map(|o| format!("server-side dry run (strict) accepted {o}"))
+        .collect();
+    evidence.extend(
+        defects
+            .iter()
+            .map(|d| format!("{}: {} -- suggestion: {}", d.where_(), d.problem, d.suggestion)),
+    );
+    Judgement {
+        outcome: if defects.is_empty() {
+            Outcome::Holds
+        } else {
+            Outcome::Rejected
+        },
+        evidence,
+    }
+}
+
+/// The page's defects as a Markdown table (what the README shows).
+pub fn render_markdown(defects: &[PageDefect]) -> String {
+    // Table cells: no pipes or line breaks; `<...>` would be read as HTML.
+    let cell = |s: &str| {
+        s.replace('|', "\\|")
+            .replace('\n', " ")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
+    let mut out =
+        String::from("| where | defect | the page has | problem | suggestion |\n|---|---|---|---|---|\n");
+    for d in defects {
+        out.push_str(&format!(
+            "| {} | {} | {} | {} | {} |\n",
+            d.where_(),
+            serde_json::to_value(d.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            code_span(&d.found.replace('|', "\\|")),
+            cell(&d.problem),
+            cell(&d.suggestion)
+        ));
+    }
+    out
+}
+
+/// A Markdown code span around text that may itself hold backticks: the delimiter is
+/// one backtick longer than the longest run inside.
+fn code_span(text: &str) -> String {
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(longest + 1);
+    if longest == 0 {
+        format!("{fence}{text}{fence}")
+    } else {
+        format!("{fence} {text} {fence}")
+    }
+}
+
+/// Every defect: the static ones and, when an observation of `page-lint` is given, the
+/// server's.
+pub fn all_defects(obs: Option<&Observation>) -> Vec<PageDefect> {
+    let mut defects = static_defects(doc::PAGE);
+    if let Some(o) = obs {
+        defects.extend(server_defects(o));
+    }
+    defects.sort_by_key(|d| d.lines);
+    defects
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fences_follow_commonmark() {
+        let page = "a\n```bash\nx\n```\n`````bash\ny\n```\n# h\n````sh\n```\n`````\n```yaml\nz\n";
+        let f = fences(page);
+        assert_eq!(f.len(), 3);
+        assert_eq!((f[0].open, f[0].close), (2, Some(4)));
+        assert_eq!((f[1].open, f[1].close, f[1].backticks), (5, Some(11), 5));
+        assert_eq!(f[1].inner_fences, vec![7, 9, 10]);
+        assert_eq!((f[2].open, f[2].close), (12, None));
+        let d = fence_defects(page);
+        assert_eq!(d.len(), 2);
+        assert!(d[0].problem.contains("line 8 \"# h\""), "{}", d[0].problem);
+        assert!(d[1].problem.contains("never closed"));
+    }
+
+    #[test]
+    fn the_pages_static_defects_are_found_with_their_lines() {
+        let d = static_defects(doc::PAGE);
+        let at = |kind: DefectKind| d.iter().filter(|x| x.kind == kind).collect::<Vec<_>>();
+        let fences = at(DefectKind::BrokenCodeFence);
+        assert_eq!(fences.len(), 1, "{d:#?}");
+        assert_eq!(fences[0].lines, (74, 152));
+        assert!(
+            fences[0].problem.contains("### Describe the Deployments"),
+            "{}",
+            fences[0].problem
+        );
+        let pods = at(DefectKind::NoSuchObject);
+        assert_eq!(pods.len(), 1, "{d:#?}");
+        assert_eq!(pods[0].lines, (85, 85));
+        assert_eq!(pods[0].found, "kubectl describe pod/myapp");
+        assert!(
+            pods[0].problem.contains("myapp-5ffc9bd7f5-6qh4j"),
+            "{}",
+            pods[0].problem
+        );
+        assert_eq!(pods[0].suggestion, "kubectl describe pods -l app=myapp");
+        let files = at(DefectKind::UnnamedFile);
+        assert_eq!(files.len(), 1, "{d:#?}");
+        assert_eq!(files[0].lines, (58, 64));
+        // `kubectl describe deploy/myapp` names the Deployment the page creates: fine.
+        assert!(!d.iter().any(|x| x.found.contains("deploy/myapp")));
+    }
+
+    #[test]
+    fn code_spans_hold_backticks() {
+        assert_eq!(code_span("kubectl get pods"), "`kubectl get pods`");
+        assert_eq!(code_span("`````bash"), "`````` `````bash ``````");
+    }
+
+    #[test]
+    fn a_page_without_defects_has_none() {
+        let page = "```yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n```\n\nSave it as web.yaml.\n\n```bash\nkubectl apply -f web.yaml\nkubectl describe deploy/web\n```\n";
+        assert_eq!(static_defects(page), vec![]);
+    }
+
+    #[test]
+    fn block_labels_carry_the_page_lines() {
+        let blocks = doc::yaml_blocks(doc::PAGE);
+        assert_eq!(
+            block_label(doc::PAGE, blocks[0]),
+            format!("{}:13-53", doc::PAGE_PATH)
+        );
+        assert_eq!(
+            block_label(doc::PAGE, blocks[1]),
+            format!("{}:167-194", doc::PAGE_PATH)
+        );
+        assert_eq!(label_lines(&block_label(doc::PAGE, blocks[1])), Some((167, 194)));
+        assert_eq!(
+            label_lines("manifests/page/sidecar-containers.md:167-194 (apiVersion corrected only)"),
+            Some((167, 194))
+        );
+    }
+}
