@@ -42,6 +42,8 @@ pub const INIT_SEQUENCING: Manifest = manifest!("fixtures/init-sequencing.yaml")
 pub const JOB_FAILS: Manifest = manifest!("fixtures/job-fails.yaml");
 /// A pod with restartPolicy Never whose sidecar keeps failing.
 pub const SIDECAR_BACKOFF: Manifest = manifest!("fixtures/sidecar-backoff.yaml");
+/// A pod whose sidecar and app meet over localhost and a shared volume.
+pub const SHARED_NAMESPACES: Manifest = manifest!("fixtures/shared-namespaces.yaml");
 
 /// Every manifest the harness ships.
 pub const ALL_MANIFESTS: &[Manifest] = &[
@@ -54,6 +56,7 @@ pub const ALL_MANIFESTS: &[Manifest] = &[
     INIT_SEQUENCING,
     JOB_FAILS,
     SIDECAR_BACKOFF,
+    SHARED_NAMESPACES,
 ];
 
 /// The page's ```yaml blocks, in order, each exactly as between its fences.

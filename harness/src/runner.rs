@@ -246,6 +246,7 @@ async fn play(
             manifests,
             settled,
             window,
+            logs,
         } => {
             for m in manifests {
                 obs.manifests.push(m.path.to_string());
@@ -261,6 +262,9 @@ async fn play(
             ));
             wait_for_jobs(target, namespace, recorder, obs).await;
             obs.objects = fetch_objects(target, namespace, &obs.applied).await;
+            if logs {
+                obs.logs = read_logs(target, namespace, &recorder.snapshot()).await;
+            }
         }
         Scenario::ExpectRejection { manifest, retry } => {
             obs.manifests.push(manifest.path.to_string());
@@ -490,6 +494,31 @@ async fn wait_for_jobs(target: &Target, namespace: &str, recorder: &LiveRecorder
             after_ms: started.elapsed().as_millis() as u64,
         });
     }
+}
+
+/// Every container's log of every recorded pod, by `pod/container`; a log that cannot
+/// be read is recorded as the error.
+async fn read_logs(
+    target: &Target,
+    namespace: &str,
+    recorded: &Recorder,
+) -> std::collections::BTreeMap<String, String> {
+    let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
+    let mut out = std::collections::BTreeMap::new();
+    for (pod, timeline) in &recorded.timeline().pods {
+        for c in &timeline.containers {
+            let params = kube::api::LogParams {
+                container: Some(c.name.clone()),
+                ..Default::default()
+            };
+            let text = match pods.logs(pod, &params).await {
+                Ok(t) => t,
+                Err(e) => format!("(log not readable: {e})"),
+            };
+            out.insert(format!("{pod}/{}", c.name), text);
+        }
+    }
+    out
 }
 
 /// The final state of every applied object other than pods (those are recorded).

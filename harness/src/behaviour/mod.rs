@@ -19,6 +19,7 @@ mod readiness;
 mod ready;
 mod restart;
 mod sequencing;
+mod shared;
 
 use std::time::Duration;
 
@@ -112,6 +113,10 @@ pub struct Observation {
     pub objects: Vec<serde_json::Value>,
     pub actions: Vec<Action>,
     pub waits: Vec<WaitRecord>,
+    /// Container logs read at the end, by `pod/container` (only for scenarios that
+    /// ask for them).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub logs: std::collections::BTreeMap<String, String>,
 }
 
 impl Observation {
@@ -149,6 +154,8 @@ pub enum Scenario {
         manifests: &'static [Manifest],
         settled: fn(&Recorder) -> bool,
         window: Duration,
+        /// Also read every container's log at the end (into [`Observation::logs`]).
+        logs: bool,
     },
     /// Apply one manifest, expecting refusal; then apply `retry` (the same text with
     /// only its first mistake corrected) to surface the next ones.
@@ -219,6 +226,7 @@ const CATALOGUE: &[Behaviour] = &[
             manifests: &[doc::DEPLOYMENT],
             settled: ready::settled,
             window: Duration::from_secs(120),
+            logs: false,
         },
         judge: ready::judge,
     },
@@ -234,6 +242,7 @@ const CATALOGUE: &[Behaviour] = &[
             manifests: &[doc::JOB_CORRECTED],
             settled: job::settled,
             window: Duration::from_secs(150),
+            logs: false,
         },
         judge: job::judge,
     },
@@ -250,6 +259,7 @@ const CATALOGUE: &[Behaviour] = &[
             manifests: &[doc::START_ORDERING],
             settled: ordering::settled,
             window: Duration::from_secs(120),
+            logs: false,
         },
         judge: ordering::judge,
     },
@@ -265,6 +275,7 @@ const CATALOGUE: &[Behaviour] = &[
             manifests: &[doc::SIDECAR_READINESS],
             settled: readiness::settled,
             window: Duration::from_secs(120),
+            logs: false,
         },
         judge: readiness::judge,
     },
@@ -281,6 +292,7 @@ const CATALOGUE: &[Behaviour] = &[
             manifests: &[doc::INIT_SEQUENCING],
             settled: sequencing::settled,
             window: Duration::from_secs(120),
+            logs: false,
         },
         judge: sequencing::judge,
     },
@@ -314,6 +326,7 @@ const CATALOGUE: &[Behaviour] = &[
             manifests: &[doc::SIDECAR_BACKOFF],
             settled: backoff::settled,
             window: Duration::from_secs(120),
+            logs: false,
         },
         judge: backoff::judge,
     },
@@ -329,8 +342,25 @@ const CATALOGUE: &[Behaviour] = &[
             manifests: &[doc::JOB_FAILS],
             settled: job_fails::settled,
             window: Duration::from_secs(150),
+            logs: false,
         },
         judge: job_fails::judge,
+    },
+    Behaviour {
+        id: "shared-namespaces",
+        title: "Sidecar and app share the network namespace (localhost) and a volume (the log shipper ships the app's line)",
+        section: "Differences from application containers",
+        claims: &[
+            "Sidecar containers share the same network and storage namespaces with the primary container. This co-location allows them to interact closely and share resources.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::SHARED_NAMESPACES],
+            settled: shared::settled,
+            window: Duration::from_secs(120),
+            logs: true,
+        },
+        judge: shared::judge,
     },
     Behaviour {
         id: "page-lint",

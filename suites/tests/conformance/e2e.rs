@@ -56,6 +56,11 @@ macro_rules! cluster_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn shared_namespaces() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "shared-namespaces").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn page_lint() -> anyhow::Result<()> {
                 check_on_cluster($version, $gate, "page-lint").await
             }

@@ -186,7 +186,7 @@ fn fixtures_are_real_recordings() {
 }
 
 const GATE_OFF: &str = "1.32.2-off";
-const RUNTIME: [&str; 8] = [
+const RUNTIME: [&str; 9] = [
     "deployment-ready",
     "job-completes",
     "start-ordering",
@@ -195,6 +195,7 @@ const RUNTIME: [&str; 8] = [
     "init-sequencing",
     "sidecar-backoff",
     "job-fails",
+    "shared-namespaces",
 ];
 
 #[test]
@@ -570,4 +571,35 @@ fn the_page_lint_reports_a_block_the_server_accepts_as_no_manifest_defect() {
         "{:#?}",
         j.evidence
     );
+}
+
+#[test]
+fn shared_namespaces_is_violated_by_another_network_or_an_unshipped_line() {
+    let set_log = |obs: &mut Value, c: &str, f: &dyn Fn(&str) -> String| {
+        let key = format!("shared-namespaces/{c}");
+        let text = obs["logs"][&key].as_str().unwrap().to_string();
+        obs["logs"][&key] = json!(f(&text));
+    };
+    let mut obs = raw(GATE_ON, "shared-namespaces");
+    set_log(&mut obs, "app", &|t| {
+        t.lines()
+            .map(|l| {
+                if l.starts_with("app net=") {
+                    "app net=net:[1]"
+                } else {
+                    l
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    assert_violated(&judge(&from(obs)), "of app: net:[1]");
+
+    let mut obs = raw(GATE_ON, "shared-namespaces");
+    set_log(&mut obs, "app", &|t| t.replace("from-sidecar", ""));
+    assert_violated(&judge(&from(obs)), "got \"\" from sidecar's server");
+
+    let mut obs = raw(GATE_ON, "shared-namespaces");
+    set_log(&mut obs, "sidecar", &|t| t.replace("app-line-1", ""));
+    assert_violated(&judge(&from(obs)), "holds app-line-1");
 }
