@@ -44,6 +44,8 @@ pub const JOB_FAILS: Manifest = manifest!("fixtures/job-fails.yaml");
 pub const SIDECAR_BACKOFF: Manifest = manifest!("fixtures/sidecar-backoff.yaml");
 /// A pod whose sidecar and app meet over localhost and a shared volume.
 pub const SHARED_NAMESPACES: Manifest = manifest!("fixtures/shared-namespaces.yaml");
+/// A pod whose app uses most of the grace period, with two sidecars that record SIGTERM.
+pub const TERMINATION_ORDER: Manifest = manifest!("fixtures/termination-order.yaml");
 
 /// Every manifest the harness ships.
 pub const ALL_MANIFESTS: &[Manifest] = &[
@@ -57,6 +59,7 @@ pub const ALL_MANIFESTS: &[Manifest] = &[
     JOB_FAILS,
     SIDECAR_BACKOFF,
     SHARED_NAMESPACES,
+    TERMINATION_ORDER,
 ];
 
 /// The page's ```yaml blocks, in order, each exactly as between its fences.

@@ -275,6 +275,47 @@ async fn play(
                 apply_recording(target, &path, &fixed, namespace, obs).await?;
             }
         }
+        Scenario::DeleteWhenRunning {
+            manifest,
+            pod,
+            window,
+        } => {
+            obs.manifests.push(manifest.path.to_string());
+            if !apply_recording(target, manifest.path, manifest.text, namespace, obs).await? {
+                return Ok(());
+            }
+            let wait = recorder
+                .wait_for("all containers running", window, |rec| {
+                    all_running(rec, pod) || stuck_behind_init(rec, STUCK_WINDOW)
+                })
+                .await;
+            obs.waits
+                .push(wait_record("all containers running", &wait, window));
+            if !all_running(&recorder.snapshot(), pod) {
+                return Ok(());
+            }
+            let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
+            let at = jiff::Timestamp::now();
+            pods.delete(pod, &DeleteParams::default())
+                .await
+                .map_err(|e| anyhow::anyhow!("deleting pod {pod}: {e}"))?;
+            obs.actions.push(Action {
+                at,
+                pod: pod.into(),
+                container: String::new(),
+                what: "deleted the pod (its own terminationGracePeriodSeconds)".into(),
+            });
+            let what = format!("pod {pod} gone");
+            let gone = |rec: &Recorder| {
+                rec.timeline().pods.get(pod).is_some_and(|p| {
+                    p.events
+                        .iter()
+                        .any(|e| matches!(e.kind, crate::timeline::PodEventKind::Deleted))
+                })
+            };
+            let wait = recorder.wait_for(&what, window, gone).await;
+            obs.waits.push(wait_record(&what, &wait, window));
+        }
         Scenario::LintPage => {
             for block in crate::doc::yaml_blocks(crate::doc::PAGE) {
                 let label = crate::lint::block_label(crate::doc::PAGE, block);
@@ -298,29 +339,14 @@ async fn play(
             if !apply_recording(target, manifest.path, manifest.text, namespace, obs).await? {
                 return Ok(());
             }
-            let all_running = |rec: &Recorder| {
-                rec.pods().get(pod).is_some_and(|p| {
-                    let s = p.status.clone().unwrap_or_default();
-                    let all: Vec<_> = s
-                        .init_container_statuses
-                        .iter()
-                        .flatten()
-                        .chain(s.container_statuses.iter().flatten())
-                        .collect();
-                    all.len() == containers.len()
-                        && all.iter().all(|c| {
-                            c.started == Some(true) && c.state.as_ref().is_some_and(|st| st.running.is_some())
-                        })
-                })
-            };
             let wait = recorder
                 .wait_for("all containers running", window, |rec| {
-                    all_running(rec) || stuck_behind_init(rec, STUCK_WINDOW)
+                    all_running(rec, pod) || stuck_behind_init(rec, STUCK_WINDOW)
                 })
                 .await;
             obs.waits
                 .push(wait_record("all containers running", &wait, window));
-            if !all_running(&recorder.snapshot()) {
+            if !all_running(&recorder.snapshot(), pod) {
                 return Ok(());
             }
             let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
@@ -362,6 +388,26 @@ async fn play(
         }
     }
     Ok(())
+}
+
+/// Whether every container of `pod` (init containers still in its status included) is
+/// running and `started`.
+fn all_running(rec: &Recorder, pod: &str) -> bool {
+    rec.pods().get(pod).is_some_and(|p| {
+        let spec = p.spec.clone().unwrap_or_default();
+        let expected = spec.containers.len() + spec.init_containers.as_ref().map_or(0, |c| c.len());
+        let s = p.status.clone().unwrap_or_default();
+        let all: Vec<_> = s
+            .init_container_statuses
+            .iter()
+            .flatten()
+            .chain(s.container_statuses.iter().flatten())
+            .collect();
+        all.len() == expected
+            && all
+                .iter()
+                .all(|c| c.started == Some(true) && c.state.as_ref().is_some_and(|st| st.running.is_some()))
+    })
 }
 
 /// Applies and records the result; `Ok(false)` when the API server refused.

@@ -104,6 +104,8 @@ pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
         });
     }
     let mut evidence = Vec::new();
+    // At least one would-be sidecar must be seen holding its pod up.
+    let mut held_up = false;
     for (pod_name, pod) in &obs.timeline.pods {
         for c in pod.containers.iter().filter(|c| declared.contains(&c.name)) {
             if c.role != ContainerRole::Init {
@@ -115,9 +117,18 @@ pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
             ));
             let ran = c.ever_ran();
             let exited = !c.terminations().is_empty();
-            if !ran || exited {
+            if exited {
                 return None;
             }
+            if !ran {
+                // A later would-be sidecar waits behind the first, which never exits.
+                evidence.push(format!(
+                    "pod {pod_name}: {} never started: it waits behind the init container before it",
+                    c.name
+                ));
+                continue;
+            }
+            held_up = true;
             evidence.push(format!(
                 "pod {pod_name}: {} has been running since {} as a regular init container and never exited",
                 c.name,
@@ -144,7 +155,7 @@ pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
             }
         }
     }
-    (!evidence.is_empty()).then_some(Judgement {
+    held_up.then_some(Judgement {
         outcome: Outcome::SidecarIgnored,
         evidence,
     })

@@ -20,6 +20,7 @@ mod ready;
 mod restart;
 mod sequencing;
 mod shared;
+mod termination;
 
 use std::time::Duration;
 
@@ -162,6 +163,13 @@ pub enum Scenario {
     ExpectRejection {
         manifest: Manifest,
         retry: Option<fn(&str) -> String>,
+    },
+    /// Apply a pod, wait until all its containers run, delete it (its own grace
+    /// period), and record until it is gone.
+    DeleteWhenRunning {
+        manifest: Manifest,
+        pod: &'static str,
+        window: Duration,
     },
     /// Check the page itself: each of its YAML blocks as a server-side dry run (strict),
     /// a block refused for its apiVersion once more with only that corrected. The judge
@@ -361,6 +369,22 @@ const CATALOGUE: &[Behaviour] = &[
             logs: true,
         },
         judge: shared::judge,
+    },
+    Behaviour {
+        id: "termination-order",
+        title: "On pod deletion sidecars get SIGTERM only after the app has exited, later sidecars first; SIGKILL ends them when the app used the grace period",
+        section: "Differences from application containers",
+        claims: &[
+            "When other containers take all allotted graceful termination time, the sidecar containers will receive the SIGTERM signal, followed by the SIGKILL signal, before they have time to terminate gracefully.",
+            "So exit codes different from 0 (0 indicates successful exit), for sidecar containers are normal on Pod termination and should be generally ignored by the external tooling.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::DeleteWhenRunning {
+            manifest: doc::TERMINATION_ORDER,
+            pod: "termination-order",
+            window: Duration::from_secs(90),
+        },
+        judge: termination::judge,
     },
     Behaviour {
         id: "page-lint",

@@ -61,6 +61,11 @@ macro_rules! cluster_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn termination_order() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "termination-order").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn page_lint() -> anyhow::Result<()> {
                 check_on_cluster($version, $gate, "page-lint").await
             }

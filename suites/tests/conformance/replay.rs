@@ -186,7 +186,7 @@ fn fixtures_are_real_recordings() {
 }
 
 const GATE_OFF: &str = "1.32.2-off";
-const RUNTIME: [&str; 9] = [
+const RUNTIME: [&str; 10] = [
     "deployment-ready",
     "job-completes",
     "start-ordering",
@@ -196,6 +196,7 @@ const RUNTIME: [&str; 9] = [
     "sidecar-backoff",
     "job-fails",
     "shared-namespaces",
+    "termination-order",
 ];
 
 #[test]
@@ -602,4 +603,40 @@ fn shared_namespaces_is_violated_by_another_network_or_an_unshipped_line() {
     let mut obs = raw(GATE_ON, "shared-namespaces");
     set_log(&mut obs, "sidecar", &|t| t.replace("app-line-1", ""));
     assert_violated(&judge(&from(obs)), "holds app-line-1");
+}
+
+/// Rewrites the termination message of a container's terminations in a recording.
+fn set_message(obs: &mut Value, container: &str, message: &str) {
+    for e in events(obs, "termination-order", container)
+        .iter_mut()
+        .filter(|e| e["event"] == "terminated")
+    {
+        e["message"] = json!(message);
+    }
+}
+
+#[test]
+fn termination_order_is_violated_when_a_sidecar_is_stopped_before_the_app_exited() {
+    let mut obs = raw(GATE_ON, "termination-order");
+    // sidecar-2 signalled together with the app, at deletion.
+    set_message(&mut obs, "sidecar-2", "TERM at 15119.30");
+    assert_violated(
+        &judge(&from(obs)),
+        "sidecar-2 got SIGTERM at 15119.30, -7.90 s after app exited",
+    );
+}
+
+#[test]
+fn termination_order_is_violated_when_sidecars_stop_in_spec_order() {
+    let mut obs = raw(GATE_ON, "termination-order");
+    set_message(&mut obs, "sidecar-1", "TERM at 15127.25");
+    set_message(&mut obs, "sidecar-2", "TERM at 15129.19");
+    assert_violated(&judge(&from(obs)), "reverse order");
+}
+
+#[test]
+fn termination_order_is_violated_when_a_sidecar_never_got_sigterm() {
+    let mut obs = raw(GATE_ON, "termination-order");
+    set_message(&mut obs, "sidecar-1", "");
+    assert_violated(&judge(&from(obs)), "sidecar-1 received SIGTERM");
 }
