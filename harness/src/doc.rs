@@ -46,6 +46,8 @@ pub const SIDECAR_BACKOFF: Manifest = manifest!("fixtures/sidecar-backoff.yaml")
 pub const SHARED_NAMESPACES: Manifest = manifest!("fixtures/shared-namespaces.yaml");
 /// A pod whose app uses most of the grace period, with two sidecars that record SIGTERM.
 pub const TERMINATION_ORDER: Manifest = manifest!("fixtures/termination-order.yaml");
+/// Three pods that differ in which container has limits equal to its requests.
+pub const QOS: Manifest = manifest!("fixtures/qos.yaml");
 
 /// Every manifest the harness ships.
 pub const ALL_MANIFESTS: &[Manifest] = &[
@@ -60,6 +62,7 @@ pub const ALL_MANIFESTS: &[Manifest] = &[
     SIDECAR_BACKOFF,
     SHARED_NAMESPACES,
     TERMINATION_ORDER,
+    QOS,
 ];
 
 /// The page's ```yaml blocks, in order, each exactly as between its fences.

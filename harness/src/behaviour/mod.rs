@@ -15,6 +15,7 @@ mod job;
 pub use job::fix_api_version_only;
 mod job_fails;
 mod ordering;
+mod qos;
 mod readiness;
 mod ready;
 mod restart;
@@ -142,6 +143,9 @@ impl Observation {
 pub enum Subject {
     /// What a cluster does with the page's examples.
     Runtime,
+    /// What a cluster does, where the claim holds with sidecars disabled too (init
+    /// containers count either way), so the gate does not change the expectation.
+    RuntimeAnyGate,
     /// Whether the page's example is valid Kubernetes at all.
     DocumentationDefect,
 }
@@ -217,6 +221,7 @@ pub fn expected_outcome(behaviour: &Behaviour, effect: &GateEffect) -> Outcome {
         (Subject::DocumentationDefect, _) => Outcome::Rejected,
         (Subject::Runtime, GateEffect::Enabled) => Outcome::Holds,
         (Subject::Runtime, GateEffect::Disabled) => Outcome::SidecarIgnored,
+        (Subject::RuntimeAnyGate, _) => Outcome::Holds,
     }
 }
 
@@ -387,6 +392,22 @@ const CATALOGUE: &[Behaviour] = &[
         judge: termination::judge,
     },
     Behaviour {
+        id: "qos-class",
+        title: "A pod's QoS class counts init, sidecar and app containers alike",
+        section: "Resource sharing within containers",
+        claims: &[
+            "The QoS (quality of service) tier of the Pod's effective QoS tier is the QoS tier for all init, sidecar and app containers alike.",
+        ],
+        subject: Subject::RuntimeAnyGate,
+        scenario: Scenario::ApplyAndObserve {
+            manifests: &[doc::QOS],
+            settled: qos::settled,
+            window: Duration::from_secs(60),
+            logs: false,
+        },
+        judge: qos::judge,
+    },
+    Behaviour {
         id: "page-lint",
         title: "The page's YAML blocks pass a server-side dry run, its code fences close, its commands name what its examples create",
         section: "the whole page",
@@ -441,6 +462,9 @@ mod tests {
             Outcome::SidecarIgnored
         );
         assert_eq!(expected_outcome(lint, &GateEffect::Disabled), Outcome::Rejected);
+        // Init containers count for QoS whether or not sidecars are enabled.
+        let qos = by_id("qos-class").unwrap();
+        assert_eq!(expected_outcome(qos, &GateEffect::Disabled), Outcome::Holds);
         let refused = GateEffect::ClusterRefused { why: "locked".into() };
         assert_eq!(expected_outcome(job, &refused), Outcome::ClusterRefused);
         assert_eq!(expected_outcome(lint, &refused), Outcome::ClusterRefused);

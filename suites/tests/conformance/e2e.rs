@@ -66,6 +66,11 @@ macro_rules! cluster_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn qos_class() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "qos-class").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn page_lint() -> anyhow::Result<()> {
                 check_on_cluster($version, $gate, "page-lint").await
             }

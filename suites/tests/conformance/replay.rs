@@ -640,3 +640,23 @@ fn termination_order_is_violated_when_a_sidecar_never_got_sigterm() {
     set_message(&mut obs, "sidecar-1", "");
     assert_violated(&judge(&from(obs)), "sidecar-1 received SIGTERM");
 }
+
+#[test]
+fn qos_holds_on_every_recorded_cluster_and_fails_when_a_sidecar_is_left_out() {
+    for cluster in [GATE_ON, "1.32.2-on", GATE_OFF] {
+        let j = judge(&recorded(cluster, "qos-class"));
+        assert_eq!(j.outcome, Outcome::Holds, "{cluster}: {:#?}", j.evidence);
+    }
+    // A cluster that left the sidecar out of the computation would call this pod
+    // Guaranteed.
+    let mut obs = raw(GATE_ON, "qos-class");
+    for p in obs["pods"].as_array_mut().unwrap() {
+        if p["metadata"]["name"] == "qos-sidecar-unbounded" {
+            p["status"]["qosClass"] = json!("Guaranteed");
+        }
+    }
+    assert_violated(
+        &judge(&from(obs)),
+        "pod qos-sidecar-unbounded: qosClass Guaranteed",
+    );
+}
