@@ -133,6 +133,59 @@ pub fn effect(version: KubeVersion, setting: GateSetting) -> GateEffect {
     }
 }
 
+/// What a server-side dry run shows of a cluster's API server: whether it keeps
+/// `restartPolicy: Always` on an init container (sidecars enabled) or drops it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GateProbe {
+    pub sidecars_enabled: bool,
+    /// What the API server returned, in a sentence for reports.
+    pub detail: String,
+}
+
+/// Asks the API server, through a dry-run create of a pod in `namespace` (nothing is
+/// stored), whether it keeps an init container's `restartPolicy: Always`.
+pub async fn probe(client: &kube::Client, namespace: &str) -> Result<GateProbe, kube::Error> {
+    use k8s_openapi::api::core::v1::Pod;
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), namespace);
+    let pod: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {"generateName": "sc-gate-probe-"},
+        "spec": {
+            "initContainers": [{"name": "sidecar", "image": "alpine:latest", "restartPolicy": "Always"}],
+            "containers": [{"name": "app", "image": "alpine:latest"}]
+        }
+    }))
+    .expect("a valid pod");
+    let params = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    let stored = pods.create(&params, &pod).await?;
+    let kept = stored
+        .spec
+        .and_then(|s| s.init_containers)
+        .and_then(|ics| ics.into_iter().next())
+        .and_then(|c| c.restart_policy);
+    let sidecars_enabled = kept.as_deref() == Some("Always");
+    Ok(GateProbe {
+        sidecars_enabled,
+        detail: format!(
+            "a dry-run pod in {namespace} came back with the init container's restartPolicy {}",
+            kept.map(|p| format!("{p:?}")).unwrap_or_else(|| "dropped".into())
+        ),
+    })
+}
+
+/// The gate setting that explains a probe on a cluster of `version`: the default where
+/// the version's default agrees, else the explicit setting.
+pub fn setting_for(version: KubeVersion, probe: &GateProbe) -> GateSetting {
+    let default_enabled = effect(version, GateSetting::Default) == GateEffect::Enabled;
+    match (probe.sidecars_enabled, default_enabled) {
+        (true, true) | (false, false) => GateSetting::Default,
+        (true, false) => GateSetting::On,
+        (false, true) => GateSetting::Off,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -169,5 +222,19 @@ mod tests {
             assert_eq!(s.to_string().parse::<GateSetting>(), Ok(s));
         }
         assert!("maybe".parse::<GateSetting>().is_err());
+    }
+
+    #[test]
+    fn a_probe_maps_to_the_setting_that_explains_it() {
+        let v = |s: &str| s.parse::<KubeVersion>().unwrap();
+        let probe = |on| GateProbe {
+            sidecars_enabled: on,
+            detail: String::new(),
+        };
+        assert_eq!(setting_for(v("1.32.2"), &probe(true)), GateSetting::Default);
+        assert_eq!(setting_for(v("1.32.2"), &probe(false)), GateSetting::Off);
+        assert_eq!(setting_for(v("1.28.0"), &probe(true)), GateSetting::On);
+        assert_eq!(setting_for(v("1.28.0"), &probe(false)), GateSetting::Default);
+        assert_eq!(setting_for(v("1.37.2"), &probe(true)), GateSetting::Default);
     }
 }

@@ -173,9 +173,10 @@ struct RunArgs {
     /// Check an existing cluster instead of creating kind clusters.
     #[arg(long, conflicts_with = "clusters")]
     kubeconfig: Option<PathBuf>,
-    /// The gate setting of the --kubeconfig cluster, as far as you know it.
-    #[arg(long, default_value = "default", requires = "kubeconfig")]
-    gate: GateSetting,
+    /// The gate setting of the --kubeconfig cluster, as far as you know it (default: a
+    /// dry run against its API server finds out; a setting it contradicts is overridden).
+    #[arg(long, requires = "kubeconfig")]
+    gate: Option<GateSetting>,
     /// Only these behaviours (ids from `behaviours`); repeatable.
     #[arg(long = "behaviour", short = 'b')]
     behaviours: Vec<String>,

@@ -27,7 +27,12 @@ pub enum ClusterRequest {
     /// A kind cluster built here.
     Kind { version: KubeVersion, gate: GateSetting },
     /// An existing cluster; `gate` is what the user says it runs with.
-    Kubeconfig { path: PathBuf, gate: GateSetting },
+    /// An existing cluster; `gate` is what the user says of it, `None` to let a dry-run
+    /// probe of its API server decide.
+    Kubeconfig {
+        path: PathBuf,
+        gate: Option<GateSetting>,
+    },
 }
 
 /// Options of a run.
@@ -188,12 +193,13 @@ pub async fn bring_up(
 ) -> anyhow::Result<BroughtUp> {
     match request {
         ClusterRequest::Kubeconfig { path, gate } => {
-            let cluster = Cluster::from_kubeconfig(path, *gate).await?;
+            let mut cluster = Cluster::from_kubeconfig(path, gate.unwrap_or(GateSetting::Default)).await?;
+            let gate_probe = probe_gate(&mut cluster, *gate, progress).await;
             let report = ClusterReport {
                 name: cluster.name.clone(),
                 kubernetes_version: cluster.version.to_string(),
-                sidecar_gate: *gate,
-                gate_effect: effect(cluster.version, *gate),
+                sidecar_gate: cluster.gate,
+                gate_effect: effect(cluster.version, cluster.gate),
                 origin: "kubeconfig".into(),
                 node_image: None,
                 node_image_origin: None,
@@ -203,6 +209,7 @@ pub async fn bring_up(
                 gate_log: vec![],
                 health: None,
                 kept: true,
+                gate_probe,
             };
             Ok(BroughtUp {
                 report,
@@ -281,6 +288,7 @@ pub async fn bring_up(
                 gate_log: vec![],
                 health,
                 kept: opts.keep,
+                gate_probe: None,
             };
             match &created {
                 Ok(c) => {
@@ -307,6 +315,56 @@ pub async fn bring_up(
                 report,
                 cluster: created,
             })
+        }
+    }
+}
+
+/// Probes a `--kubeconfig` cluster's API server for sidecar support and sets the
+/// cluster's gate setting from it, unless the user named one that agrees. A user's
+/// setting that the cluster contradicts is overridden, with a warning: checking a
+/// cluster against a gate it does not have would only produce false failures.
+async fn probe_gate(
+    cluster: &mut Cluster,
+    given: Option<GateSetting>,
+    progress: &Progress,
+) -> Option<crate::gate::GateProbe> {
+    let client = match cluster.client().await {
+        Ok(c) => c,
+        Err(e) => {
+            progress.warn(format!("{}: cannot probe the gate: {e}", cluster.name));
+            return None;
+        }
+    };
+    match crate::gate::probe(&client, "default").await {
+        Ok(p) => {
+            let probed = crate::gate::setting_for(cluster.version, &p);
+            let enabled = |g: GateSetting| effect(cluster.version, g) == crate::gate::GateEffect::Enabled;
+            match given {
+                Some(g) if enabled(g) != p.sidecars_enabled => {
+                    progress.warn(format!(
+                        "{}: --gate {g} does not match the cluster ({}); checking it as gate {probed}",
+                        cluster.name, p.detail
+                    ));
+                    cluster.gate = probed;
+                }
+                Some(_) => {}
+                None => cluster.gate = probed,
+            }
+            progress.say(format!(
+                "{}: sidecars {} ({}): gate {}",
+                cluster.name,
+                if p.sidecars_enabled { "enabled" } else { "disabled" },
+                p.detail,
+                cluster.gate
+            ));
+            Some(p)
+        }
+        Err(e) => {
+            progress.warn(format!(
+                "{}: could not probe the gate ({e}); taking it as {}",
+                cluster.name, cluster.gate
+            ));
+            None
         }
     }
 }
@@ -406,6 +464,7 @@ fn version_of(request: &ClusterRequest, report: &ClusterReport) -> KubeVersion {
 
 fn gate_of(request: &ClusterRequest) -> GateSetting {
     match request {
-        ClusterRequest::Kind { gate, .. } | ClusterRequest::Kubeconfig { gate, .. } => *gate,
+        ClusterRequest::Kind { gate, .. } => *gate,
+        ClusterRequest::Kubeconfig { gate, .. } => gate.unwrap_or(GateSetting::Default),
     }
 }

@@ -164,6 +164,7 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
                 )
             })
             .chain(failures)
+            .chain(stuck_containers(&obs))
             .chain(judgement.evidence)
             .collect();
         result.observation = saved;
@@ -187,6 +188,31 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
         started.elapsed().as_secs_f64()
     ));
     result
+}
+
+/// After a wait that ran out: every container still waiting for a reason other than
+/// its turn (an image that cannot be pulled, a crash loop, a config error), with the
+/// kubelet's message: the usual answer to "why did nothing happen".
+fn stuck_containers(obs: &Observation) -> Vec<String> {
+    if obs.waits.iter().all(|w| w.satisfied) {
+        return vec![];
+    }
+    let mut out = Vec::new();
+    for (pod, t) in &obs.timeline.pods {
+        for c in &t.containers {
+            if let Some(crate::timeline::ContainerEventKind::Waiting { reason, message }) = c.last_state()
+                && reason.as_deref().is_some_and(|r| r != "PodInitializing")
+            {
+                out.push(format!(
+                    "pod {pod}: {} is waiting: {}{}",
+                    c.name,
+                    reason.as_deref().unwrap_or(""),
+                    message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
+                ));
+            }
+        }
+    }
+    out
 }
 
 /// Saves an observation as `<behaviour>.json`, or `<behaviour>.attempt-N.json` for a

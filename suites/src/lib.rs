@@ -53,6 +53,48 @@ pub async fn check_on_cluster(version: &str, gate: GateSetting, behaviour: &str)
     }
 }
 
+/// Probes the API server of the kind cluster of `version` and `gate` for sidecar
+/// support (a dry-run pod, as for `--kubeconfig` clusters) and checks that the probe
+/// finds what the gate table says. A cluster that could not come up passes only when
+/// the table says it must not.
+pub async fn probe_on_cluster(version: &str, gate: GateSetting) -> anyhow::Result<()> {
+    use sidecar_conformance::gate::{self, GateEffect};
+    let file = ClustersFile::from_env()?;
+    let entry = file
+        .find(version, gate)
+        .with_context(|| format!("no cluster {version}:{gate} in the setup script's list"))?;
+    let kube_version: KubeVersion = version.parse()?;
+    let expected = gate::effect(kube_version, gate);
+    if let Some(failure) = entry.failure() {
+        println!("{version}:{gate} did not come up: {}", failure.error);
+        return match expected {
+            GateEffect::ClusterRefused { .. } => Ok(()),
+            _ => bail!("{version}:{gate} did not come up, though the gate table says it can"),
+        };
+    }
+    let client = entry.cluster()?.client().await?;
+    let probe = gate::probe(&client, "default").await?;
+    println!(
+        "{version}:{gate}: sidecars {} ({}); the gate table says {expected:?}",
+        if probe.sidecars_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        },
+        probe.detail
+    );
+    anyhow::ensure!(
+        probe.sidecars_enabled == (expected == GateEffect::Enabled),
+        "the probe found sidecars {} on {version}:{gate}, the gate table says {expected:?}",
+        if probe.sidecars_enabled {
+            "enabled"
+        } else {
+            "disabled"
+        }
+    );
+    Ok(())
+}
+
 /// Prints a result the way a reader of a test log wants it.
 pub fn print_result(r: &CheckResult) {
     println!(

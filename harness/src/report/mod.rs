@@ -103,6 +103,10 @@ pub struct ClusterReport {
     /// Nodes Ready and CoreDNS running, checked before any behaviour.
     pub health: Option<crate::cluster::Health>,
     pub kept: bool,
+    /// For a `--kubeconfig` cluster: what a dry run showed of its sidecar support,
+    /// which sets `sidecar_gate` when `--gate` is not given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gate_probe: Option<crate::gate::GateProbe>,
 }
 
 /// Counts of verdicts.

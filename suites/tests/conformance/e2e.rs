@@ -8,7 +8,7 @@
 //! outside nextest, these tests fail with a message saying so; they are never skipped.
 
 use sidecar_conformance::gate::GateSetting;
-use sidecar_conformance_suites::check_on_cluster;
+use sidecar_conformance_suites::{check_on_cluster, probe_on_cluster};
 
 macro_rules! cluster_tests {
     ($module:ident, $version:literal, $gate:expr) => {
@@ -68,6 +68,11 @@ macro_rules! cluster_tests {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn qos_class() -> anyhow::Result<()> {
                 check_on_cluster($version, $gate, "qos-class").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn gate_probe() -> anyhow::Result<()> {
+                probe_on_cluster($version, $gate).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
