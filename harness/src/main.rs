@@ -110,6 +110,7 @@ enum ReportFormat {
     Json,
     Junit,
     Markdown,
+    Html,
 }
 
 #[derive(Subcommand, Debug)]
@@ -340,6 +341,7 @@ fn render_report(path: &std::path::Path, format: ReportFormat) -> anyhow::Result
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Junit => junit::render(&report),
         ReportFormat::Markdown => markdown::render(&report),
+        ReportFormat::Html => sidecar_conformance::report::html::render(&report),
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)

@@ -234,6 +234,25 @@ fn a_failed_result_is_a_junit_failure_and_leads_the_markdown_evidence() {
         "{md}"
     );
 
+    let (_, html) = stdout_of(
+        cli()
+            .arg("report")
+            .arg("render")
+            .arg(&path)
+            .args(["--format", "html"]),
+    );
+    assert!(
+        html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"),
+        "{html}"
+    );
+    assert_eq!(html.matches("<details").count(), 20);
+    assert_eq!(html.matches("</details>").count(), 20);
+    assert_eq!(html.matches(" open>").count(), 1, "only the failure is open");
+    assert!(
+        html.contains("<li class=\"not\">NOT: pod myapp: READY 1/2 &lt;sidecar not ready&gt;</li>"),
+        "{html}"
+    );
+
     std::fs::write(&path, b"{}").unwrap();
     let (code, err) = stderr_of(cli().arg("report").arg("render").arg(&path));
     assert_ne!(code, 0);

@@ -1,9 +1,10 @@
 //! The report of a run: one record per (behaviour, cluster), the clusters, and the
 //! images that stood in for upstream ones. It is a plain serde model; every format is a
 //! renderer over it: `report.json` (the model itself), JUnit XML ([`junit`]), Markdown
-//! ([`markdown`]) and a text summary for the terminal. [`diff`] compares two reports.
+//! ([`markdown`]), HTML ([`html`]) and a text summary for the terminal. [`diff`] compares two reports.
 
 pub mod diff;
+pub mod html;
 pub mod junit;
 pub mod markdown;
 
@@ -187,8 +188,8 @@ impl Report {
         Ok(path)
     }
 
-    /// Writes every format into `dir`: `report.json`, `report.xml` (JUnit) and
-    /// `report.md`; returns their paths in that order.
+    /// Writes every format into `dir`: `report.json`, `report.xml` (JUnit), `report.md`
+    /// and `report.html`; returns their paths in that order.
     pub fn write_all(&self, dir: &Path) -> std::io::Result<Vec<std::path::PathBuf>> {
         let json = self.write_json(dir)?;
         let mut paths = vec![json];
