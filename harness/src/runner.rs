@@ -200,15 +200,12 @@ fn stuck_containers(obs: &Observation) -> Vec<String> {
     let mut out = Vec::new();
     for (pod, t) in &obs.timeline.pods {
         for c in &t.containers {
-            if let Some(crate::timeline::ContainerEventKind::Waiting { reason, message }) = c.last_state()
-                && reason.as_deref().is_some_and(|r| r != "PodInitializing")
-            {
-                out.push(format!(
-                    "pod {pod}: {} is waiting: {}{}",
-                    c.name,
-                    reason.as_deref().unwrap_or(""),
-                    message.as_deref().map(|m| format!(" ({m})")).unwrap_or_default()
-                ));
+            let stuck = matches!(
+                c.last_state(),
+                Some(crate::timeline::ContainerEventKind::Waiting { reason: Some(r), .. }) if r != "PodInitializing"
+            );
+            if stuck && let Some(why) = c.last_waiting() {
+                out.push(format!("pod {pod}: {} is waiting: {why}", c.name));
             }
         }
     }
@@ -707,4 +704,40 @@ pub fn refused_results(
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_that_ran_out_names_the_containers_still_waiting_and_why() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p", "uid": "u"},
+            "spec": {"containers": [{"name": "app", "image": "alpine:latest"}, {"name": "next", "image": "i"}]},
+            "status": {"phase": "Pending", "containerStatuses": [
+                {"name": "app", "image": "alpine:latest", "imageID": "", "ready": false, "restartCount": 0,
+                 "state": {"waiting": {"reason": "ErrImagePull", "message": "no such host"}}},
+                {"name": "next", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                 "state": {"waiting": {"reason": "PodInitializing"}}}
+            ]}
+        }))
+        .unwrap();
+        let mut rec = Recorder::default();
+        rec.observe(&pod, jiff::Timestamp::now());
+        let mut obs = Observation {
+            timeline: rec.timeline().clone(),
+            ..Default::default()
+        };
+        assert!(stuck_containers(&obs).is_empty(), "no wait ran out");
+        obs.waits.push(WaitRecord {
+            what: "pods settled".into(),
+            satisfied: false,
+            after_ms: 120_000,
+        });
+        assert_eq!(
+            stuck_containers(&obs),
+            vec!["pod p: app is waiting: ErrImagePull (no such host)"]
+        );
+    }
 }
