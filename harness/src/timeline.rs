@@ -220,14 +220,23 @@ impl ContainerTimeline {
         })
     }
 
+    /// When the watch first saw the container running (or already finished after
+    /// running).
+    pub fn first_seen_running(&self) -> Option<Timestamp> {
+        self.events
+            .iter()
+            .find(|e| {
+                matches!(
+                    e.kind,
+                    ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
+                ) && !e.kind.is_start_failure()
+            })
+            .map(|e| e.observed_at)
+    }
+
     /// Whether the container was ever seen running (or finished after running).
     pub fn ever_ran(&self) -> bool {
-        self.events.iter().any(|e| {
-            matches!(
-                e.kind,
-                ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
-            ) && !e.kind.is_start_failure()
-        })
+        self.first_seen_running().is_some()
     }
 
     /// Why the container last waited, with the kubelet's message, if it did.

@@ -101,16 +101,7 @@ pub fn judge(obs: &Observation) -> Judgement {
     // 2. The watch saw the sidecar become `started` no later than it saw the next init
     //    container run (both arrive in pod status updates; one update may carry both).
     let started_flag = sidecar.first_started_flag();
-    let next_seen_running = next
-        .events
-        .iter()
-        .find(|e| {
-            matches!(
-                e.kind,
-                ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
-            )
-        })
-        .map(|e| e.observed_at);
+    let next_seen_running = next.first_seen_running();
     match (started_flag, next_seen_running) {
         (Some(flag), Some(n)) => f.check(
             flag <= n,

@@ -63,19 +63,6 @@ fn run_of(c: &ContainerTimeline) -> Option<Run> {
     })
 }
 
-/// When the watch first saw a container running (or already finished).
-fn seen_running(c: &ContainerTimeline) -> Option<Timestamp> {
-    c.events
-        .iter()
-        .find(|e| {
-            matches!(
-                e.kind,
-                ContainerEventKind::Running { .. } | ContainerEventKind::Terminated { .. }
-            ) && !e.kind.is_start_failure()
-        })
-        .map(|e| e.observed_at)
-}
-
 /// Judges the init-sequencing fixture.
 pub fn judge(obs: &Observation) -> Judgement {
     if let Some(ignored) = sidecar_ignored(obs) {
@@ -187,7 +174,7 @@ pub fn judge(obs: &Observation) -> Judgement {
                     ),
                 );
                 let flag = prev.first_started_flag();
-                let seen = seen_running(next);
+                let seen = next.first_seen_running();
                 f.check(
                     matches!((flag, seen), (Some(a), Some(b)) if a <= b),
                     format!(
