@@ -48,6 +48,9 @@ pub const SHARED_NAMESPACES: Manifest = manifest!("fixtures/shared-namespaces.ya
 pub const TERMINATION_ORDER: Manifest = manifest!("fixtures/termination-order.yaml");
 /// Three pods that differ in which container has limits equal to its requests.
 pub const QOS: Manifest = manifest!("fixtures/qos.yaml");
+/// Two pods at the boundary of extended resources, a sidecar after and before a large
+/// regular init container.
+pub const EFFECTIVE_REQUESTS: Manifest = manifest!("fixtures/effective-requests.yaml");
 
 /// Every manifest the harness ships.
 pub const ALL_MANIFESTS: &[Manifest] = &[
@@ -63,6 +66,7 @@ pub const ALL_MANIFESTS: &[Manifest] = &[
     SHARED_NAMESPACES,
     TERMINATION_ORDER,
     QOS,
+    EFFECTIVE_REQUESTS,
 ];
 
 /// The page's ```yaml blocks, in order, each exactly as between its fences.

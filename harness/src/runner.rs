@@ -298,6 +298,45 @@ async fn play(
                 apply_recording(target, &path, &fixed, namespace, obs).await?;
             }
         }
+        Scenario::ApplyWithNodeResources {
+            manifests,
+            resources,
+            settled,
+            window,
+        } => {
+            let nodes = advertise(&target.client, resources, true).await?;
+            let played = async {
+                for m in manifests {
+                    obs.manifests.push(m.path.to_string());
+                    if !apply_recording(target, m.path, m.text, namespace, obs).await? {
+                        return anyhow::Ok(());
+                    }
+                }
+                let wait = recorder
+                    .wait_for("the scheduler's answers", window, settled)
+                    .await;
+                obs.waits
+                    .push(wait_record("the scheduler's answer for every pod", &wait, window));
+                anyhow::Ok(())
+            }
+            .await;
+            // Take the resources away before anything else, whatever happened; the
+            // pods that hold them go with the namespace.
+            let removed = advertise(&target.client, resources, false).await;
+            progress.say(format!(
+                "{}: {}: advertised {} on {} node(s) for the scenario, then removed them",
+                target.name,
+                behaviour.id,
+                resources
+                    .iter()
+                    .map(|(r, n)| format!("{r}={n}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                nodes
+            ));
+            played?;
+            removed?;
+        }
         Scenario::DeleteWhenRunning {
             manifest,
             pod,
@@ -411,6 +450,86 @@ async fn play(
         }
     }
     Ok(())
+}
+
+/// Adds (or, with `add` false, removes) extended resources to every node's capacity
+/// through the status subresource, the way device plugins advertise theirs; returns
+/// how many nodes were patched.
+async fn advertise(client: &kube::Client, resources: &[(&str, i64)], add: bool) -> anyhow::Result<usize> {
+    use k8s_openapi::api::core::v1::Node;
+    let nodes: Api<Node> = Api::all(client.clone());
+    let list = nodes
+        .list(&Default::default())
+        .await
+        .map_err(|e| anyhow::anyhow!("listing nodes: {e}"))?;
+    let capacity: serde_json::Map<String, serde_json::Value> = resources
+        .iter()
+        .map(|(r, n)| {
+            let value = if add {
+                json!(n.to_string())
+            } else {
+                serde_json::Value::Null
+            };
+            (r.to_string(), value)
+        })
+        .collect();
+    // Allocatable too: the scheduler reads it, and the kubelet copies it from capacity
+    // only on its next status update.
+    let patch = json!({"status": {"capacity": capacity, "allocatable": capacity}});
+    for node in &list.items {
+        let name = node.metadata.name.clone().unwrap_or_default();
+        nodes
+            .patch_status(
+                &name,
+                &kube::api::PatchParams::default(),
+                &kube::api::Patch::Merge(&patch),
+            )
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{} extended resources on node {name}: {e}",
+                    if add { "advertising" } else { "removing" }
+                )
+            })?;
+    }
+    if add {
+        let wanted: Vec<(String, String)> = resources
+            .iter()
+            .map(|(r, n)| (r.to_string(), n.to_string()))
+            .collect();
+        crate::observe::wait_for_set(
+            nodes,
+            kube::runtime::watcher::Config::default(),
+            "every node allocatable with the advertised resources",
+            Duration::from_secs(60),
+            |ns: &[Node]| {
+                !ns.is_empty()
+                    && ns.iter().all(|n| {
+                        let alloc = n.status.as_ref().and_then(|s| s.allocatable.as_ref());
+                        wanted
+                            .iter()
+                            .all(|(r, v)| alloc.and_then(|a| a.get(r)).is_some_and(|q| &q.0 == v))
+                    })
+            },
+            |ns: &[Node]| {
+                ns.iter()
+                    .map(|n| {
+                        format!(
+                            "{} allocatable {:?}",
+                            n.metadata.name.as_deref().unwrap_or("?"),
+                            n.status
+                                .as_ref()
+                                .and_then(|s| s.allocatable.as_ref())
+                                .map(|a| a.keys().cloned().collect::<Vec<_>>())
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            },
+        )
+        .await?;
+    }
+    Ok(list.items.len())
 }
 
 /// Whether every container of `pod` (init containers still in its status included) is

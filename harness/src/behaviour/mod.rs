@@ -18,6 +18,7 @@ mod ordering;
 mod qos;
 mod readiness;
 mod ready;
+mod resources;
 mod restart;
 mod sequencing;
 mod shared;
@@ -167,6 +168,14 @@ pub enum Scenario {
     ExpectRejection {
         manifest: Manifest,
         retry: Option<fn(&str) -> String>,
+    },
+    /// Advertise extended resources on every node, apply the manifests, record until
+    /// `settled`, and take the resources away again (also on failure).
+    ApplyWithNodeResources {
+        manifests: &'static [Manifest],
+        resources: &'static [(&'static str, i64)],
+        settled: fn(&Recorder) -> bool,
+        window: Duration,
     },
     /// Apply a pod, wait until all its containers run, delete it (its own grace
     /// period), and record until it is gone.
@@ -406,6 +415,23 @@ const CATALOGUE: &[Behaviour] = &[
             logs: false,
         },
         judge: qos::judge,
+    },
+    Behaviour {
+        id: "effective-requests",
+        title: "The scheduler places pods by their effective request: init requests are not added to the rest, but sidecars before a regular init container are",
+        section: "Resource sharing within containers",
+        claims: &[
+            "The highest of any particular resource request or limit defined on all init containers is the effective init request/limit.",
+            "Scheduling is done based on effective requests/limits, which means init containers can reserve resources for initialization that are not used during the life of the Pod.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario::ApplyWithNodeResources {
+            manifests: &[doc::EFFECTIVE_REQUESTS],
+            resources: &resources::RESOURCES,
+            settled: resources::settled,
+            window: Duration::from_secs(60),
+        },
+        judge: resources::judge,
     },
     Behaviour {
         id: "page-lint",

@@ -76,6 +76,11 @@ macro_rules! cluster_tests {
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn effective_requests() -> anyhow::Result<()> {
+                check_on_cluster($version, $gate, "effective-requests").await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn page_lint() -> anyhow::Result<()> {
                 check_on_cluster($version, $gate, "page-lint").await
             }

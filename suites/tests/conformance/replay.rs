@@ -186,7 +186,7 @@ fn fixtures_are_real_recordings() {
 }
 
 const GATE_OFF: &str = "1.32.2-off";
-const RUNTIME: [&str; 10] = [
+const RUNTIME: [&str; 11] = [
     "deployment-ready",
     "job-completes",
     "start-ordering",
@@ -197,6 +197,7 @@ const RUNTIME: [&str; 10] = [
     "job-fails",
     "shared-namespaces",
     "termination-order",
+    "effective-requests",
 ];
 
 #[test]
@@ -659,4 +660,42 @@ fn qos_holds_on_every_recorded_cluster_and_fails_when_a_sidecar_is_left_out() {
         &judge(&from(obs)),
         "pod qos-sidecar-unbounded: qosClass Guaranteed",
     );
+}
+
+/// Sets the scheduler's answer for a pod of the effective-requests recording.
+fn set_scheduled(obs: &mut Value, pod: &str, scheduled: bool) {
+    for p in obs["pods"].as_array_mut().unwrap() {
+        if p["metadata"]["name"] == pod {
+            for c in p["status"]["conditions"].as_array_mut().unwrap() {
+                if c["type"] == "PodScheduled" {
+                    c["status"] = json!(if scheduled { "True" } else { "False" });
+                    c["reason"] = if scheduled {
+                        Value::Null
+                    } else {
+                        json!("Unschedulable")
+                    };
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn effective_requests_is_violated_when_the_scheduler_follows_another_rule() {
+    // Scheduled by the page's rule, as if sidecars before an init container did not run
+    // alongside it.
+    let mut obs = raw(GATE_ON, "effective-requests");
+    set_scheduled(&mut obs, "sidecar-before-init", true);
+    assert_violated(
+        &judge(&from(obs)),
+        "Kubernetes' rule 11; the scheduler: scheduled",
+    );
+    // Refused by the plain sum, as if init requests were added to the rest.
+    let mut obs = raw(GATE_ON, "effective-requests");
+    set_scheduled(&mut obs, "sidecar-after-init", false);
+    assert_violated(&judge(&from(obs)), "pod sidecar-after-init");
+    // With the gate off, a scheduler that added sidecars up would be wrong too.
+    let mut obs = raw(GATE_OFF, "effective-requests");
+    set_scheduled(&mut obs, "sidecar-before-init", false);
+    assert_violated(&judge(&from(obs)), "pod sidecar-before-init");
 }
