@@ -196,6 +196,7 @@ impl Report {
         for (file, text) in [
             ("report.xml", junit::render(self)),
             ("report.md", markdown::render(self)),
+            ("report.html", html::render(self)),
         ] {
             let path = dir.join(file);
             std::fs::write(&path, text)?;
@@ -310,6 +311,26 @@ fn details_text(r: &CheckResult) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_format_is_written() {
+        let report: Report = serde_json::from_str(include_str!(
+            "../../../suites/fixtures/reports/four-clusters.json"
+        ))
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("sc-report-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let paths = report.write_all(&dir).unwrap();
+        let names: Vec<_> = paths
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(names, ["report.json", "report.xml", "report.md", "report.html"]);
+        for p in &paths {
+            assert!(std::fs::metadata(p).unwrap().len() > 1000, "{}", p.display());
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 
     #[test]
     fn verdict_compares_expected_and_observed() {
