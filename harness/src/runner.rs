@@ -346,14 +346,7 @@ async fn play(
             if !apply_recording(target, manifest.path, manifest.text, namespace, obs).await? {
                 return Ok(());
             }
-            let wait = recorder
-                .wait_for("all containers running", window, |rec| {
-                    all_running(rec, pod) || stuck_behind_init(rec, STUCK_WINDOW)
-                })
-                .await;
-            obs.waits
-                .push(wait_record("all containers running", &wait, window));
-            if !all_running(&recorder.snapshot(), pod) {
+            if !wait_all_running(recorder, pod, window, obs).await {
                 return Ok(());
             }
             let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
@@ -401,14 +394,7 @@ async fn play(
             if !apply_recording(target, manifest.path, manifest.text, namespace, obs).await? {
                 return Ok(());
             }
-            let wait = recorder
-                .wait_for("all containers running", window, |rec| {
-                    all_running(rec, pod) || stuck_behind_init(rec, STUCK_WINDOW)
-                })
-                .await;
-            obs.waits
-                .push(wait_record("all containers running", &wait, window));
-            if !all_running(&recorder.snapshot(), pod) {
+            if !wait_all_running(recorder, pod, window, obs).await {
                 return Ok(());
             }
             let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
@@ -530,6 +516,24 @@ async fn advertise(client: &kube::Client, resources: &[(&str, i64)], add: bool) 
         .await?;
     }
     Ok(list.items.len())
+}
+
+/// Waits until every container of `pod` runs (or the pod is held up by an init
+/// container), records the wait, and says whether they all run.
+async fn wait_all_running(
+    recorder: &LiveRecorder,
+    pod: &str,
+    window: Duration,
+    obs: &mut Observation,
+) -> bool {
+    let wait = recorder
+        .wait_for("all containers running", window, |rec| {
+            all_running(rec, pod) || stuck_behind_init(rec, STUCK_WINDOW)
+        })
+        .await;
+    obs.waits
+        .push(wait_record("all containers running", &wait, window));
+    all_running(&recorder.snapshot(), pod)
 }
 
 /// Whether every container of `pod` (init containers still in its status included) is

@@ -1,7 +1,7 @@
 //! "sidecar-backoff": a failing sidecar is restarted with crash-loop back-off although
 //! the pod's restartPolicy is Never, and the app keeps running untouched.
 
-use super::evidence::{Findings, fmt_time};
+use super::evidence::{Findings, fmt_time, missing};
 use super::{Judgement, Observation, Outcome};
 use crate::observe::Recorder;
 use crate::timeline::{ContainerEventKind, ContainerRole};
@@ -26,16 +26,10 @@ pub fn settled(rec: &Recorder) -> bool {
 /// Judges the back-off fixture.
 pub fn judge(obs: &Observation) -> Judgement {
     let Some(pod) = obs.timeline.pods.get(POD) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD} was never seen")],
-        };
+        return missing(format!("pod {POD} was never seen"));
     };
     let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD}: containers missing")],
-        };
+        return missing(format!("pod {POD}: containers missing"));
     };
 
     // Gate off: the API server dropped restartPolicy, the "sidecar" is a regular init

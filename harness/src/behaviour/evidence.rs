@@ -315,3 +315,22 @@ pub fn runtime_start_failures(obs: &Observation) -> Vec<String> {
     }
     out
 }
+
+/// A `Violated` judgement for an observation that lacks what the judge needs.
+pub fn missing(what: String) -> Judgement {
+    Judgement {
+        outcome: Outcome::Violated,
+        evidence: vec![what],
+    }
+}
+
+/// Settled once `container` of `pod` ran, or when a pod is held up by an init container.
+pub fn ran_or_held_up(rec: &crate::observe::Recorder, pod: &str, container: &str) -> bool {
+    let ran = rec
+        .timeline()
+        .pods
+        .get(pod)
+        .and_then(|p| p.container(container))
+        .is_some_and(|c| c.ever_ran());
+    ran || stuck_behind_init(rec, STUCK_WINDOW)
+}

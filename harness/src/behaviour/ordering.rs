@@ -1,8 +1,8 @@
 //! "start-ordering": the sidecar starts before the app; the init container after it
 //! waits until the sidecar is `started` (here: until its startup probe passed).
 
-use super::evidence::{Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination};
-use super::{Judgement, Observation, Outcome};
+use super::evidence::{Findings, fmt_time, missing, ran_or_held_up, sidecar_ignored, termination};
+use super::{Judgement, Observation};
 use crate::observe::Recorder;
 use crate::timeline::{ContainerEventKind, ContainerRole};
 
@@ -17,13 +17,7 @@ const FILE_PRESENT: &str = "sidecar-started-file-present";
 
 /// Settled once the app container ran, or when the pod is held up by an init container.
 pub fn settled(rec: &Recorder) -> bool {
-    let app_ran = rec
-        .timeline()
-        .pods
-        .get(POD)
-        .and_then(|p| p.container(APP))
-        .is_some_and(|c| c.ever_ran());
-    app_ran || stuck_behind_init(rec, STUCK_WINDOW)
+    ran_or_held_up(rec, POD, APP)
 }
 
 /// Judges the start-ordering fixture.
@@ -33,10 +27,7 @@ pub fn judge(obs: &Observation) -> Judgement {
     }
     let mut f = Findings::default();
     let Some(pod) = obs.timeline.pods.get(POD) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD} was never seen")],
-        };
+        return missing(format!("pod {POD} was never seen"));
     };
     let delay: i64 = obs
         .pod(POD)
@@ -49,10 +40,7 @@ pub fn judge(obs: &Observation) -> Judgement {
         pod.container(NEXT_INIT),
         pod.container(APP),
     ) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD}: containers missing")],
-        };
+        return missing(format!("pod {POD}: containers missing"));
     };
     f.check(
         sidecar.role == ContainerRole::Sidecar,

@@ -3,8 +3,8 @@
 
 use jiff::Timestamp;
 
-use super::evidence::{Findings, STUCK_WINDOW, sidecar_ignored, stuck_behind_init};
-use super::{Judgement, Observation, Outcome};
+use super::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
+use super::{Judgement, Observation};
 use crate::observe::Recorder;
 use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, PodTimeline};
 
@@ -69,16 +69,10 @@ pub fn judge(obs: &Observation) -> Judgement {
     }
     let mut f = Findings::default();
     let Some(pod) = obs.timeline.pods.get(POD) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD} was never seen")],
-        };
+        return missing(format!("pod {POD} was never seen"));
     };
     let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD}: containers missing")],
-        };
+        return missing(format!("pod {POD}: containers missing"));
     };
     f.check(
         sidecar.role == ContainerRole::Sidecar,

@@ -4,9 +4,9 @@
 
 use jiff::Timestamp;
 
-use super::evidence::{Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init};
+use super::evidence::{Findings, fmt_time, missing, ran_or_held_up, sidecar_ignored};
 use super::ordering::DELAY_ANNOTATION;
-use super::{Judgement, Observation, Outcome};
+use super::{Judgement, Observation};
 use crate::observe::Recorder;
 use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline};
 
@@ -28,13 +28,7 @@ const MUST_FIND: [(&str, &[&str]); 2] = [
 
 /// Settled once the app container ran, or when the pod is held up by an init container.
 pub fn settled(rec: &Recorder) -> bool {
-    let app_ran = rec
-        .timeline()
-        .pods
-        .get(POD)
-        .and_then(|p| p.container(APP))
-        .is_some_and(|c| c.ever_ran());
-    app_ran || stuck_behind_init(rec, STUCK_WINDOW)
+    ran_or_held_up(rec, POD, APP)
 }
 
 /// A regular init container's one run: exit code, start, end, termination message.
@@ -70,10 +64,7 @@ pub fn judge(obs: &Observation) -> Judgement {
     }
     let mut f = Findings::default();
     let Some(pod) = obs.timeline.pods.get(POD) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD} was never seen")],
-        };
+        return missing(format!("pod {POD} was never seen"));
     };
     let delay: i64 = obs
         .pod(POD)

@@ -2,8 +2,8 @@
 //! over 127.0.0.1) and its volumes (the sidecar ships the line the app wrote), read in
 //! the containers' own logs.
 
-use super::evidence::{Findings, STUCK_WINDOW, sidecar_ignored, stuck_behind_init};
-use super::{Judgement, Observation, Outcome};
+use super::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
+use super::{Judgement, Observation};
 use crate::observe::Recorder;
 use crate::timeline::{ContainerEventKind, ContainerRole};
 
@@ -37,10 +37,7 @@ pub fn judge(obs: &Observation) -> Judgement {
     }
     let mut f = Findings::default();
     let Some(pod) = obs.timeline.pods.get(POD) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD} was never seen")],
-        };
+        return missing(format!("pod {POD} was never seen"));
     };
     if let Some(sidecar) = pod.container(SIDECAR) {
         f.check(

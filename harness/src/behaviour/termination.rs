@@ -3,8 +3,8 @@
 //! SIGTERM reaches each sidecar and SIGKILL follows, and their non-zero exit codes are
 //! the normal end of a pod.
 
-use super::evidence::{Findings, sidecar_ignored};
-use super::{Judgement, Observation, Outcome};
+use super::evidence::{Findings, missing, sidecar_ignored};
+use super::{Judgement, Observation};
 use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind};
 
 const POD: &str = "termination-order";
@@ -35,10 +35,7 @@ pub fn judge(obs: &Observation) -> Judgement {
     }
     let mut f = Findings::default();
     let Some(pod) = obs.timeline.pods.get(POD) else {
-        return Judgement {
-            outcome: Outcome::Violated,
-            evidence: vec![format!("pod {POD} was never seen")],
-        };
+        return missing(format!("pod {POD} was never seen"));
     };
     if obs.actions.is_empty() {
         f.fail(format!(
