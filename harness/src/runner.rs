@@ -175,11 +175,7 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
         "{}: {} {} (expected {}, observed {}) in {:.1} s",
         target.name,
         behaviour.id,
-        match result.verdict {
-            Verdict::Pass => "PASS",
-            Verdict::Fail => "FAIL",
-            Verdict::Error => "ERROR",
-        },
+        result.verdict.word(),
         expected,
         result
             .observed

@@ -138,6 +138,16 @@ impl ContainerEventKind {
     }
 }
 
+impl Timeline {
+    /// Pods whose owner is `owner` (`Kind/name`), by name.
+    pub fn owned_by<'a>(&'a self, owner: &'a str) -> Vec<(&'a String, &'a PodTimeline)> {
+        self.pods
+            .iter()
+            .filter(|(_, p)| p.owner.as_deref() == Some(owner))
+            .collect()
+    }
+}
+
 impl PodTimeline {
     /// A container's timeline by name.
     pub fn container(&self, name: &str) -> Option<&ContainerTimeline> {
@@ -205,6 +215,20 @@ impl ContainerTimeline {
             }
         }
         ids
+    }
+
+    /// Whether the container is running at the end in the only container it ever had,
+    /// and a sentence saying so, with the facts.
+    pub fn kept_first_container(&self) -> (bool, String) {
+        let running = matches!(self.last_state(), Some(ContainerEventKind::Running { .. }));
+        let (ids, restarts) = (self.container_ids().len(), self.max_restarts());
+        (
+            running && ids == 1 && restarts == 0,
+            format!(
+                "{} running in its first container at the end (running: {running}, container IDs seen: {ids}, restarts: {restarts})",
+                self.name
+            ),
+        )
     }
 
     /// The highest restart count seen.

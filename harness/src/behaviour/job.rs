@@ -45,12 +45,8 @@ pub fn judge(obs: &Observation) -> Judgement {
         )),
     }
 
-    let pods: Vec<_> = obs
-        .timeline
-        .pods
-        .iter()
-        .filter(|(_, p)| p.owner.as_deref() == Some(&format!("Job/{JOB}")))
-        .collect();
+    let owner = format!("Job/{JOB}");
+    let pods = obs.timeline.owned_by(&owner);
     if pods.len() != 1 {
         f.fail(format!(
             "Job {JOB} created {} pods (1 expected: no retry)",

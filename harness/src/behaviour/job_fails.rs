@@ -65,12 +65,8 @@ pub fn judge(obs: &Observation) -> Judgement {
         )),
     }
 
-    let pods: Vec<_> = obs
-        .timeline
-        .pods
-        .iter()
-        .filter(|(_, p)| p.owner.as_deref() == Some(&format!("Job/{JOB}")))
-        .collect();
+    let owner = format!("Job/{JOB}");
+    let pods = obs.timeline.owned_by(&owner);
     f.check(
         pods.len() == backoff_limit + 1,
         format!(

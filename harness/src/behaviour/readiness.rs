@@ -155,16 +155,8 @@ pub fn judge(obs: &Observation) -> Judgement {
 
     // 4. Readiness restarts nothing: both keep their first container.
     for c in [sidecar, app] {
-        let running = matches!(c.last_state(), Some(ContainerEventKind::Running { .. }));
-        f.check(
-            running && c.container_ids().len() == 1 && c.max_restarts() == 0,
-            format!(
-                "{} kept running in one container (running: {running}, container IDs seen: {}, restarts: {})",
-                c.name,
-                c.container_ids().len(),
-                c.max_restarts()
-            ),
-        );
+        let (kept, said) = c.kept_first_container();
+        f.check(kept, said);
     }
     f.judgement()
 }

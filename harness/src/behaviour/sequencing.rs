@@ -196,16 +196,8 @@ pub fn judge(obs: &Observation) -> Judgement {
         .filter(|c| c.role == ContainerRole::Sidecar)
         .chain([&app])
     {
-        let running = matches!(c.last_state(), Some(ContainerEventKind::Running { .. }));
-        f.check(
-            running && c.container_ids().len() == 1 && c.max_restarts() == 0,
-            format!(
-                "{} running in its first container at the end (running: {running}, container IDs seen: {}, restarts: {})",
-                c.name,
-                c.container_ids().len(),
-                c.max_restarts()
-            ),
-        );
+        let (kept, said) = c.kept_first_container();
+        f.check(kept, said);
     }
     f.judgement()
 }

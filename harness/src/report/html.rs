@@ -55,7 +55,7 @@ pub fn render(report: &Report) -> String {
             r.sidecar_gate,
             r.expected,
             r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
-            word(r.verdict),
+            r.verdict.word(),
             r.duration_ms as f64 / 1000.0
         );
     }
@@ -86,7 +86,7 @@ fn details(out: &mut String, i: usize, r: &CheckResult) {
         "<details id=\"r{i}\" class=\"{}\"{}><summary>{} <code>{}</code> on {} ({} {}): expected {}, observed {}</summary>",
         class(r.verdict),
         if r.verdict == Verdict::Pass { "" } else { " open" },
-        word(r.verdict),
+        r.verdict.word(),
         esc(&r.behaviour),
         esc(&r.cluster),
         esc(&r.kubernetes_version),
@@ -138,14 +138,6 @@ fn class(v: Verdict) -> &'static str {
         Verdict::Pass => "pass",
         Verdict::Fail => "fail",
         Verdict::Error => "error",
-    }
-}
-
-fn word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-        Verdict::Error => "ERROR",
     }
 }
 

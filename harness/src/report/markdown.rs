@@ -78,7 +78,7 @@ pub fn render(report: &Report) -> String {
             r.sidecar_gate,
             r.expected,
             r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
-            verdict_word(r.verdict),
+            r.verdict.word(),
             r.duration_ms as f64 / 1000.0
         );
     }
@@ -88,7 +88,7 @@ pub fn render(report: &Report) -> String {
     for r in &report.results {
         let heading = format!(
             "{} `{}` on {} ({} {}): expected {}, observed {}",
-            verdict_word(r.verdict),
+            r.verdict.word(),
             r.behaviour,
             r.cluster,
             r.kubernetes_version,
@@ -145,14 +145,6 @@ fn details(out: &mut String, r: &CheckResult) {
     }
     if let Some(o) = &r.observation {
         let _ = writeln!(out, "Observation: `{o}`\n");
-    }
-}
-
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Pass => "PASS",
-        Verdict::Fail => "FAIL",
-        Verdict::Error => "ERROR",
     }
 }
 

@@ -72,6 +72,17 @@ pub struct RetriedAttempt {
     pub observation: Option<String>,
 }
 
+impl Verdict {
+    /// `PASS`, `FAIL` or `ERROR`, as summaries print it.
+    pub fn word(self) -> &'static str {
+        match self {
+            Verdict::Pass => "PASS",
+            Verdict::Fail => "FAIL",
+            Verdict::Error => "ERROR",
+        }
+    }
+}
+
 impl CheckResult {
     /// The verdict of `observed` against `expected`.
     pub fn verdict_of(expected: Outcome, observed: Outcome) -> Verdict {
@@ -242,11 +253,7 @@ impl Report {
                 r.sidecar_gate.to_string(),
                 r.expected.to_string(),
                 r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
-                match r.verdict {
-                    Verdict::Pass => "PASS",
-                    Verdict::Fail => "FAIL",
-                    Verdict::Error => "ERROR",
-                }
+                r.verdict.word()
             ));
         }
         out.push_str(&format!(

@@ -403,7 +403,7 @@ fn sidecar_readiness_fails_when_a_failing_probe_restarts_the_sidecar() {
         json!({"observed_at": last["observed_at"], "container_id": "containerd://00000000000000aa",
         "restart_count": 1, "event": "restarted", "previous_id": last["container_id"]}),
     );
-    assert_violated(&judge(&from(obs)), "sidecar kept running in one container");
+    assert_violated(&judge(&from(obs)), "sidecar running in its first container");
 }
 
 #[test]
