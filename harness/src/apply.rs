@@ -4,7 +4,8 @@
 //!
 //! A kind the cluster does not serve is still sent to the API server, at the path its
 //! `apiVersion` implies, so that what the report records as a rejection is the API
-//! server's own answer and not a guess of the client.
+//! server's own answer and not a guess of the client; an object it accepts there is
+//! applied like any other.
 
 use http::Request;
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
@@ -147,17 +148,47 @@ impl Applier {
                 detail: e.to_string(),
             })?;
             let Some((resource, caps)) = self.discovery.resolve_gvk(&gvk) else {
-                let message = self
+                // Discovery is the client's view; the API server's answer at the path the
+                // apiVersion implies decides. A create it accepts is applied, whatever
+                // discovery said (a kind served since discovery ran, say): recording it as
+                // a rejection would report a defect the server just contradicted.
+                let no_match = format!(
+                    "no matches for kind \"{}\" in version \"{}\" (discovery)",
+                    types.kind, types.api_version
+                );
+                match self
                     .raw_create(&types.api_version, &types.kind, namespace, &obj, dry_run)
-                    .await;
-                return Err(ApplyError::Rejected {
-                    file: path.to_string(),
-                    object: format!("{} {name} ({})", types.kind, types.api_version),
-                    message: format!(
-                        "no matches for kind \"{}\" in version \"{}\" (discovery); the API server answered a direct create with: {message}",
-                        types.kind, types.api_version
-                    ),
-                });
+                    .await
+                {
+                    DirectCreate::Accepted => {
+                        applied.push(AppliedObject {
+                            api_version: types.api_version.clone(),
+                            kind: types.kind.clone(),
+                            name,
+                            namespace: Some(namespace.to_string()),
+                        });
+                        continue;
+                    }
+                    DirectCreate::Refused(answer) => {
+                        return Err(ApplyError::Rejected {
+                            file: path.to_string(),
+                            object: format!("{} {name} ({})", types.kind, types.api_version),
+                            message: format!(
+                                "{no_match}; the API server answered a direct create with: {answer}"
+                            ),
+                        });
+                    }
+                    // No answer of the API server at all: nothing to record as its verdict.
+                    DirectCreate::Failed(why) => {
+                        return Err(ApplyError::Other {
+                            file: path.to_string(),
+                            detail: format!(
+                                "{} {name}: {no_match}, and the direct create got no answer: {why}",
+                                types.kind
+                            ),
+                        });
+                    }
+                }
             };
             let api: Api<DynamicObject> = match caps.scope {
                 Scope::Cluster => Api::all_with(self.client.clone(), &resource),
@@ -209,7 +240,7 @@ impl Applier {
         namespace: &str,
         obj: &DynamicObject,
         dry_run: bool,
-    ) -> String {
+    ) -> DirectCreate {
         let plural = format!("{}s", kind.to_lowercase());
         let prefix = if api_version.contains('/') {
             format!("/apis/{api_version}")
@@ -226,17 +257,32 @@ impl Applier {
             .body(body)
         {
             Ok(r) => r,
-            Err(e) => return format!("(could not build the request: {e})"),
+            Err(e) => return DirectCreate::Failed(format!("could not build the request: {e}")),
         };
-        match self.client.request_text(request).await {
-            Ok(text) => format!("unexpectedly accepted at {url}: {text}"),
-            Err(kube::Error::Api(status)) => {
-                format!(
-                    "HTTP {} {} at POST {url}: {}",
-                    status.code, status.reason, status.message
-                )
-            }
-            Err(e) => format!("POST {url} failed: {e}"),
+        DirectCreate::of(self.client.request_text(request).await, &url)
+    }
+}
+
+/// The API server's answer to a direct create.
+#[derive(Debug, PartialEq, Eq)]
+enum DirectCreate {
+    /// Created (or, in a dry run, admitted).
+    Accepted,
+    /// Refused, with the status: `HTTP <code> <reason> at POST <url>: <message>`.
+    Refused(String),
+    /// No answer from the API server (transport, TLS, ...).
+    Failed(String),
+}
+
+impl DirectCreate {
+    fn of(result: Result<String, kube::Error>, url: &str) -> DirectCreate {
+        match result {
+            Ok(_) => DirectCreate::Accepted,
+            Err(kube::Error::Api(status)) => DirectCreate::Refused(format!(
+                "HTTP {} {} at POST {url}: {}",
+                status.code, status.reason, status.message
+            )),
+            Err(e) => DirectCreate::Failed(format!("POST {url} failed: {e}")),
         }
     }
 }
@@ -256,6 +302,26 @@ mod tests {
         assert!(msg.contains("m.yaml") && msg.contains("document 2"), "{msg}");
         let err = parse("bad.yaml", "a: [\n").unwrap_err();
         assert!(err.to_string().contains("bad.yaml"));
+    }
+
+    #[test]
+    fn a_direct_create_is_a_rejection_only_when_the_api_server_refuses_it() {
+        let url = "/api/v1/namespaces/ns/jobs";
+        assert_eq!(
+            DirectCreate::of(Ok("{\"kind\":\"Job\"}".into()), url),
+            DirectCreate::Accepted
+        );
+        let not_found =
+            kube::core::Status::failure("the server could not find the requested resource", "NotFound")
+                .with_code(404)
+                .boxed();
+        assert_eq!(
+            DirectCreate::of(Err(kube::Error::Api(not_found)), url),
+            DirectCreate::Refused(
+                "HTTP 404 NotFound at POST /api/v1/namespaces/ns/jobs: the server could not find the requested resource"
+                    .into()
+            )
+        );
     }
 
     #[test]

@@ -9,7 +9,10 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::behaviour::{Judgement, Observation, Outcome};
+use crate::behaviour::evidence::{
+    Findings, confirms_kind_not_served, confirms_undeclared_fields, misplaced_container_fields,
+};
+use crate::behaviour::{Judgement, Observation, Outcome, Rejection};
 use crate::doc;
 
 /// What kind of defect.
@@ -344,63 +347,211 @@ fn label_lines(label: &str) -> Option<(usize, usize)> {
 
 /// The server's verdicts on the page's YAML blocks, as defects.
 pub fn server_defects(obs: &Observation) -> Vec<PageDefect> {
-    let mut out: Vec<PageDefect> = Vec::new();
-    for r in &obs.rejections {
-        let Some(lines) = label_lines(&r.file) else {
-            continue;
-        };
-        let retried = r.file.contains("apiVersion corrected only");
-        let suggestion = if r.message.contains("no matches for kind") {
-            "apiVersion: batch/v1 (Jobs are in the batch API group); see manifests/corrected/job.yaml"
-                .to_string()
-        } else if r.message.contains("field not declared in schema") {
-            "move `command` and `volumeMounts` into the container they belong to (under `containers:`); see manifests/corrected/job.yaml".to_string()
-        } else {
-            "see the server's message".to_string()
-        };
-        out.push(PageDefect {
-            lines,
-            kind: DefectKind::InvalidManifest,
-            found: r.object.clone(),
-            problem: format!(
-                "server-side dry run (strict){}: {}",
-                if retried {
-                    ", with only apiVersion corrected"
-                } else {
-                    ""
-                },
-                r.message
-            ),
-            suggestion,
-        });
-    }
-    out
+    obs.rejections.iter().filter_map(server_defect).collect()
 }
 
-/// Judges the page lint: `Rejected` with every defect when the page has any, `Holds`
-/// when it has none.
-pub fn judge(obs: &Observation) -> Judgement {
-    let mut defects = static_defects(doc::PAGE);
-    defects.extend(server_defects(obs));
-    defects.sort_by_key(|d| d.lines);
-    let mut evidence: Vec<String> = obs
+/// A refusal of one of the page's YAML blocks, as a defect.
+fn server_defect(r: &Rejection) -> Option<PageDefect> {
+    let lines = label_lines(&r.file)?;
+    let retried = r.file.contains(RETRIED);
+    let suggestion = if r.message.contains("no matches for kind") {
+        "apiVersion: batch/v1 (Jobs are in the batch API group); see manifests/corrected/job.yaml".to_string()
+    } else if r.message.contains("field not declared in schema") {
+        "move `command` and `volumeMounts` into the container they belong to (under `containers:`); see manifests/corrected/job.yaml".to_string()
+    } else {
+        "see the server's message".to_string()
+    };
+    Some(PageDefect {
+        lines,
+        kind: DefectKind::InvalidManifest,
+        found: r.object.clone(),
+        problem: format!(
+            "server-side dry run (strict){}: {}",
+            if retried {
+                ", with only apiVersion corrected"
+            } else {
+                ""
+            },
+            r.message
+        ),
+        suggestion,
+    })
+}
+
+/// How the runner labels a block dry-run again with only its apiVersion corrected.
+const RETRIED: &str = "(apiVersion corrected only)";
+
+/// Where Kubernetes serves the kinds the page's blocks create. A block naming one of
+/// them under another apiVersion must be refused for it.
+const SERVED: [(&str, &str); 3] = [("Pod", "v1"), ("Deployment", "apps/v1"), ("Job", "batch/v1")];
+
+/// A refusal a block calls for: the defect, in words, and the check that an answer of
+/// the API server is a refusal for it (`Ok` with what confirms it).
+type Expected<'e> = Option<(&'e str, &'e dyn Fn(&str) -> Result<String, String>)>;
+
+/// Checks the API server's answer to one attempt at a block (`label` as the runner
+/// names it): what the block calls for is an acceptance when `expected` is `None`, a
+/// refusal the given check confirms otherwise. Returns the refusal when it is confirmed
+/// (a defect of the page).
+fn check_answer<'a>(
+    obs: &'a Observation,
+    f: &mut Findings,
+    attempt: &str,
+    label: &str,
+    object: (&str, &str, &str),
+    expected: Expected,
+) -> Option<&'a Rejection> {
+    let (api_version, kind, name) = object;
+    let refusal = obs.rejections.iter().find(|r| r.file == label);
+    let accepted = obs
         .applied
         .iter()
-        .map(|o| format!("server-side dry run (strict) accepted {o}"))
-        .collect();
-    evidence.extend(
-        defects
-            .iter()
-            .map(|d| format!("{}: {} -- suggestion: {}", d.where_(), d.problem, d.suggestion)),
-    );
-    Judgement {
-        outcome: if defects.is_empty() {
-            Outcome::Holds
-        } else {
-            Outcome::Rejected
+        .any(|o| o.api_version == api_version && o.kind == kind && o.name == name);
+    match (expected, refusal) {
+        (None, None) if accepted => {
+            f.check(
+                true,
+                format!("{attempt}: server-side dry run (strict) accepted {kind}/{name}"),
+            );
+            None
+        }
+        (None, Some(r)) => {
+            f.fail(format!(
+                "{attempt}: the API server refused {kind}/{name}, a block it has no reason to refuse: {}",
+                r.message
+            ));
+            None
+        }
+        (Some((defect, _)), None) if accepted => {
+            f.fail(format!(
+                "{attempt}: server-side dry run (strict) accepted {kind}/{name} ({api_version}), which Kubernetes refuses: {defect}"
+            ));
+            None
+        }
+        (Some((defect, confirms)), Some(r)) => match confirms(&r.message) {
+            Ok(why) => {
+                f.check(
+                    true,
+                    format!("{attempt}: refused {kind}/{name} ({defect}): {why}"),
+                );
+                Some(r)
+            }
+            Err(why) => {
+                f.fail(format!(
+                    "{attempt}: refused {kind}/{name}, but not for the page's defect ({defect}): {why}"
+                ));
+                None
+            }
         },
-        evidence,
+        (_, None) => {
+            f.fail(format!(
+                "{attempt}: the observation holds no answer of the API server to {kind}/{name} ({api_version})"
+            ));
+            None
+        }
     }
+}
+
+/// Judges the page lint. The defects the page shows by itself are facts of its text;
+/// those of its YAML blocks are the API server's to confirm. `Rejected` (the page's
+/// defects confirmed) when every block got the answer it calls for: a valid block
+/// accepted by the dry run; a block naming a kind under an apiVersion that does not
+/// serve it refused for exactly that, and, with only its apiVersion corrected, refused
+/// by strict validation for the container fields it puts on the Pod spec (or accepted
+/// when it has none). A missing answer, or one for another reason (403, 409, 429, a
+/// 5xx), is `Violated`, saying what was unexpected: it proves nothing about the page.
+/// `Holds` when every answer is as expected and the page has no defect. The defects go
+/// into the page findings, each with where it is, what is wrong and a suggestion.
+pub fn judge(obs: &Observation) -> Judgement {
+    let mut f = Findings::default();
+    let mut confirmed: Vec<&Rejection> = Vec::new();
+    for block in doc::yaml_blocks(doc::PAGE) {
+        let label = block_label(doc::PAGE, block);
+        let (first, last) = block_lines(doc::PAGE, block);
+        let at = format!("lines {first}-{last}");
+        let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(block) else {
+            f.fail(format!(
+                "{at}: the block is not YAML the API server could be asked about"
+            ));
+            continue;
+        };
+        for d in &docs {
+            let (api_version, kind, name) = (
+                d["apiVersion"].as_str().unwrap_or_default(),
+                d["kind"].as_str().unwrap_or_default(),
+                d["metadata"]["name"].as_str().unwrap_or_default(),
+            );
+            let served_in = SERVED.iter().find(|(k, _)| *k == kind).map(|(_, v)| *v);
+            let misplaced = misplaced_container_fields(d);
+            let fields_defect = format!("{} not declared in the Pod spec's schema", misplaced.join(", "));
+            let fields_refused = |m: &str| {
+                confirms_undeclared_fields(m, &misplaced)
+                    .map(|named| format!("strict field validation names {}: {m}", named.join(", ")))
+            };
+            let fields_expected: Expected =
+                (!misplaced.is_empty()).then_some((fields_defect.as_str(), &fields_refused));
+            match served_in {
+                Some(served) if served != api_version => {
+                    let kind_defect = format!("no {kind} in {api_version}");
+                    let kind_refused = |m: &str| confirms_kind_not_served(m, kind, api_version);
+                    if let Some(r) = check_answer(
+                        obs,
+                        &mut f,
+                        &format!("{at}, as written"),
+                        &label,
+                        (api_version, kind, name),
+                        Some((&kind_defect, &kind_refused)),
+                    ) {
+                        confirmed.push(r);
+                    }
+                    // The runner tries the block once more with only apiVersion corrected.
+                    if let Some(r) = check_answer(
+                        obs,
+                        &mut f,
+                        &format!("{at}, with only apiVersion corrected to {served}"),
+                        &format!("{label} {RETRIED}"),
+                        (served, kind, name),
+                        fields_expected,
+                    ) {
+                        confirmed.push(r);
+                    }
+                }
+                _ => {
+                    if let Some(r) = check_answer(
+                        obs,
+                        &mut f,
+                        &at,
+                        &label,
+                        (api_version, kind, name),
+                        fields_expected,
+                    ) {
+                        confirmed.push(r);
+                    }
+                }
+            }
+        }
+    }
+    // The page's defects: what its text shows, and what the API server confirmed.
+    let mut defects = static_defects(doc::PAGE);
+    let from_page = defects.len();
+    defects.extend(confirmed.into_iter().filter_map(server_defect));
+    defects.sort_by_key(|d| d.lines);
+    f.note(format!(
+        "the page's defects, in the page findings: {from_page} read from its text, {} confirmed by the API server",
+        defects.len() - from_page
+    ));
+    let answers_as_expected = f.holds();
+    let mut judgement = f.judgement();
+    judgement.outcome = match (answers_as_expected, defects.is_empty()) {
+        (false, _) => Outcome::Violated,
+        (true, true) => Outcome::Holds,
+        (true, false) => Outcome::Rejected,
+    };
+    judgement.page_findings = defects
+        .iter()
+        .map(|d| format!("{}: {} -- suggestion: {}", d.where_(), d.problem, d.suggestion))
+        .collect();
+    judgement
 }
 
 /// The page's defects as a Markdown table (what the README shows).

@@ -4,7 +4,7 @@
 use super::evidence::{Findings, fmt_time, missing};
 use super::{Judgement, Observation, Outcome};
 use crate::observe::Recorder;
-use crate::timeline::{ContainerEventKind, ContainerRole};
+use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodTimeline};
 
 const POD: &str = "sidecar-backoff";
 const SIDECAR: &str = "sidecar";
@@ -23,6 +23,72 @@ pub fn settled(rec: &Recorder) -> bool {
     })
 }
 
+/// The evidence that the API server dropped the sidecar's `restartPolicy` and the
+/// kubelet ran it as a regular init container, or why the recording does not show it.
+/// A regular init container that exits non-zero under the pod's `restartPolicy: Never`
+/// fails the pod, without a restart; one still running holds the pod up. Either way it
+/// must have been seen running, and the app never: a would-be sidecar that never ran
+/// (an image that cannot be pulled) shows nothing of the gate.
+fn ignored(
+    obs: &Observation,
+    pod: &PodTimeline,
+    sidecar: &ContainerTimeline,
+    app: &ContainerTimeline,
+) -> Result<Vec<String>, String> {
+    let stored_policy = obs
+        .pod(POD)
+        .and_then(|p| p.spec.as_ref())
+        .and_then(|s| s.init_containers.as_ref())
+        .and_then(|ics| ics.iter().find(|c| c.name == SIDECAR))
+        .map(|c| c.restart_policy.clone());
+    if let Some(Some(policy)) = &stored_policy {
+        return Err(format!(
+            "pod {POD}: the watch saw {SIDECAR} stored without restartPolicy, the pod's last object has restartPolicy: {policy}: the observation contradicts itself"
+        ));
+    }
+    let mut evidence = vec![format!(
+        "pod {POD}: init container {SIDECAR} is declared with restartPolicy: Always but the stored pod has none (the API server dropped the field)"
+    )];
+    if app.ever_ran() {
+        return Err(format!(
+            "pod {POD}: {APP} ran although {SIDECAR} was a regular init container before it"
+        ));
+    }
+    let Some(seen_running) = sidecar.first_seen_running() else {
+        return Err(format!(
+            "pod {POD}: {SIDECAR} is stored as a regular init container but was never seen running (last waited: {}): nothing shows it holding up or failing the pod",
+            sidecar.last_waiting().unwrap_or_else(|| "-".into())
+        ));
+    };
+    let phase = pod.last_phase().unwrap_or("unknown");
+    let exits: Vec<i32> = sidecar
+        .terminations()
+        .iter()
+        .filter_map(|e| match &e.kind {
+            ContainerEventKind::Terminated { exit_code, .. } => Some(*exit_code),
+            _ => None,
+        })
+        .collect();
+    match exits.as_slice() {
+        [code] if *code != 0 && phase == "Failed" && sidecar.max_restarts() == 0 => evidence.push(format!(
+            "pod {POD}: {SIDECAR} ran as a regular init container from {} (seen {seen_running}), exited {code} and was not restarted: under restartPolicy Never that failed the pod (phase {phase})",
+            fmt_time(sidecar.first_started_at())
+        )),
+        [] if matches!(sidecar.last_state(), Some(ContainerEventKind::Running { .. })) => evidence.push(format!(
+            "pod {POD}: {SIDECAR} has been running since {} as a regular init container and never exited; pod phase {phase}",
+            fmt_time(sidecar.first_started_at())
+        )),
+        _ => {
+            return Err(format!(
+                "pod {POD}: {SIDECAR}, a regular init container in the stored pod, exited {exits:?} with {} restart(s), pod phase {phase}: neither failing the pod once nor holding it up",
+                sidecar.max_restarts()
+            ));
+        }
+    }
+    evidence.push(format!("pod {POD}: app container {APP} never started"));
+    Ok(evidence)
+}
+
 /// Judges the back-off fixture.
 pub fn judge(obs: &Observation) -> Judgement {
     let Some(pod) = obs.timeline.pods.get(POD) else {
@@ -33,38 +99,21 @@ pub fn judge(obs: &Observation) -> Judgement {
     };
 
     // Gate off: the API server dropped restartPolicy, the "sidecar" is a regular init
-    // container; its first exit fails the pod (restartPolicy Never) before the app runs.
-    if sidecar.role == ContainerRole::Init && !app.ever_ran() {
-        let exits: Vec<String> = sidecar
-            .terminations()
-            .iter()
-            .filter_map(|e| match &e.kind {
-                ContainerEventKind::Terminated { exit_code, .. } => Some(exit_code.to_string()),
-                _ => None,
-            })
-            .collect();
-        return Judgement {
-            outcome: Outcome::SidecarIgnored,
-            evidence: vec![
-                format!(
-                    "pod {POD}: init container {SIDECAR} is declared with restartPolicy: Always but the stored pod has none (the API server dropped the field)"
-                ),
-                format!(
-                    "pod {POD}: {SIDECAR} ran as a regular init container and exited ({}), {} restart(s); pod phase {}",
-                    if exits.is_empty() {
-                        "-".to_string()
-                    } else {
-                        exits.join(", ")
-                    },
-                    sidecar.max_restarts(),
-                    pod.last_phase().unwrap_or("unknown")
-                ),
-                format!("pod {POD}: app container {APP} never started"),
-            ],
-        };
+    // container. That is a verdict only with what shows it (see `ignored`).
+    let mut f = Findings::default();
+    if sidecar.role == ContainerRole::Init {
+        match ignored(obs, pod, sidecar, app) {
+            Ok(evidence) => {
+                return Judgement {
+                    page_findings: vec![],
+                    outcome: Outcome::SidecarIgnored,
+                    evidence,
+                };
+            }
+            Err(why) => f.fail(why),
+        }
     }
 
-    let mut f = Findings::default();
     f.check(
         sidecar.role == ContainerRole::Sidecar,
         format!("{SIDECAR} is a sidecar in the stored pod"),

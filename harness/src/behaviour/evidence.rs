@@ -2,7 +2,9 @@
 
 use k8s_openapi::api::core::v1::Pod;
 
-use super::{Judgement, Observation, Outcome};
+use super::{Judgement, Observation, Outcome, Rejection};
+use crate::doc;
+use crate::timeline::{ContainerEventKind, ContainerRole};
 
 /// Evidence gathered check by check: a failed check makes the claim `Violated` and is
 /// marked `NOT:` in the evidence.
@@ -38,9 +40,15 @@ impl Findings {
         self.check(false, msg);
     }
 
+    /// Whether every check so far passed.
+    pub fn holds(&self) -> bool {
+        self.holds
+    }
+
     /// `Holds` if every check passed, else `Violated`.
     pub fn judgement(self) -> Judgement {
         Judgement {
+            page_findings: vec![],
             outcome: if self.holds {
                 Outcome::Holds
             } else {
@@ -50,8 +58,6 @@ impl Findings {
         }
     }
 }
-use crate::doc;
-use crate::timeline::{ContainerEventKind, ContainerRole};
 
 /// Names of the init containers the applied manifests declare with
 /// `restartPolicy: Always` (in pods and in pod templates).
@@ -65,12 +71,7 @@ pub fn declared_sidecars(obs: &Observation) -> Vec<String> {
             continue;
         };
         for d in docs {
-            let spec = if d["kind"] == "Pod" {
-                &d["spec"]
-            } else {
-                &d["spec"]["template"]["spec"]
-            };
-            for c in spec["initContainers"].as_array().into_iter().flatten() {
+            for c in pod_spec(&d)["initContainers"].as_array().into_iter().flatten() {
                 if c["restartPolicy"] == "Always"
                     && let Some(n) = c["name"].as_str()
                 {
@@ -82,32 +83,96 @@ pub fn declared_sidecars(obs: &Observation) -> Vec<String> {
     names
 }
 
-/// `SidecarIgnored` when a declared sidecar was stored without `restartPolicy` (the API
-/// server dropped it), ran, and no app container of its pod ever started.
+/// The pod spec of a manifest document: its own for a Pod, its template's otherwise.
+fn pod_spec(d: &serde_json::Value) -> &serde_json::Value {
+    if d["kind"] == "Pod" {
+        &d["spec"]
+    } else {
+        &d["spec"]["template"]["spec"]
+    }
+}
+
+/// The init container a refusal names (`spec.initContainers[N]...`, or
+/// `spec.template.spec.initContainers[N]...`), looked up in the refused object of the
+/// manifest the runner applied: its name, when the manifest declares it with
+/// `restartPolicy: Always`.
+fn refused_declared_sidecar(r: &Rejection) -> Option<String> {
+    let index: usize = r
+        .message
+        .split("initContainers[")
+        .nth(1)?
+        .split(']')
+        .next()?
+        .parse()
+        .ok()?;
+    let m = doc::ALL_MANIFESTS.iter().find(|m| m.path == r.file)?;
+    let docs = serde_saphyr::from_multiple::<serde_json::Value>(m.text).ok()?;
+    // The runner names a refused object `Kind name`, or `Kind name (apiVersion)`.
+    let mut words = r.object.split_whitespace();
+    let (kind, name) = (words.next()?, words.next()?);
+    let d = docs
+        .iter()
+        .find(|d| d["kind"] == kind && d["metadata"]["name"] == name)?;
+    let c = &pod_spec(d)["initContainers"][index];
+    (c["restartPolicy"] == "Always").then(|| c["name"].as_str().unwrap_or_default().to_string())
+}
+
+/// The refusal the API server gives, with the gate off, to a pod whose declared sidecar
+/// has a probe: once `restartPolicy` is dropped, the probe sits on a regular init
+/// container, which may not have one.
+const PROBE_WITHOUT_RESTART_POLICY: &str = "may not be set for init containers without restartPolicy=Always";
+
+/// `SidecarIgnored` when the observation shows the API server treating the declared
+/// sidecars as regular init containers, and only then; `None` (the judge goes on with
+/// its own checks, which then fail) when any of that evidence is missing:
+///
+/// - either the API server refused a pod for a probe on an init container the manifest
+///   declares with `restartPolicy: Always` (the field was dropped, the probe stayed);
+/// - or, in every pod of the recording that has declared sidecars: each is stored
+///   without `restartPolicy` (a regular init container), the first of them was seen
+///   running and never exited (a regular init container that never exits holds up
+///   everything after it), each later one never started (it waits behind the first),
+///   and no app container ever started.
+///
+/// A would-be sidecar that never ran (an image that cannot be pulled, a pod never
+/// scheduled) shows nothing of the gate: the same pod looks alike with sidecars enabled.
 pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
     let declared = declared_sidecars(obs);
-    // A sidecar with a startup probe: once the API server has dropped its restartPolicy,
-    // the probe is invalid on what is now a regular init container, and the pod is refused.
-    if let Some(r) = obs.rejections.iter().find(|r| {
-        r.message
-            .contains("may not be set for init containers without restartPolicy=Always")
-    }) {
+    if declared.is_empty() {
+        return None;
+    }
+    if let Some((r, name)) = obs
+        .rejections
+        .iter()
+        .filter(|r| r.message.contains(PROBE_WITHOUT_RESTART_POLICY))
+        .find_map(|r| refused_declared_sidecar(r).map(|n| (r, n)))
+    {
         return Some(Judgement {
+            page_findings: vec![],
             outcome: Outcome::SidecarIgnored,
             evidence: vec![
                 format!("the API server refused {} of {}: {}", r.object, r.file, r.message),
                 format!(
-                    "the manifest declares {} with restartPolicy: Always; the API server dropped the field, which left a probe on a regular init container",
-                    declared.join(", ")
+                    "the manifest declares {name} with restartPolicy: Always; the API server dropped the field, which left a probe on a regular init container"
                 ),
             ],
         });
     }
     let mut evidence = Vec::new();
-    // At least one would-be sidecar must be seen holding its pod up.
-    let mut held_up = false;
+    let mut pods_held_up = 0;
     for (pod_name, pod) in &obs.timeline.pods {
-        for c in pod.containers.iter().filter(|c| declared.contains(&c.name)) {
+        // The would-be sidecars of this pod, in spec order.
+        let would_be: Vec<_> = pod
+            .containers
+            .iter()
+            .filter(|c| declared.contains(&c.name))
+            .collect();
+        if would_be.is_empty() {
+            continue;
+        }
+        // The would-be sidecar that holds the pod up: seen running, never exited.
+        let mut holder: Option<&str> = None;
+        for c in would_be {
             if c.role != ContainerRole::Init {
                 return None;
             }
@@ -115,47 +180,55 @@ pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
                 "pod {pod_name}: init container {} is declared with restartPolicy: Always but the stored pod has none (the API server dropped the field)",
                 c.name
             ));
-            let ran = c.ever_ran();
-            let exited = !c.terminations().is_empty();
-            if exited {
+            // A regular init container that exited is not holding anything up (and
+            // one that failed is the business of the judges that expect it).
+            if !c.terminations().is_empty() {
                 return None;
             }
-            if !ran {
-                // A later would-be sidecar waits behind the first, which never exits.
-                evidence.push(format!(
-                    "pod {pod_name}: {} never started: it waits behind the init container before it",
+            let running = matches!(c.last_state(), Some(ContainerEventKind::Running { .. }));
+            match (c.ever_ran(), running, holder) {
+                (true, true, None) => {
+                    holder = Some(&c.name);
+                    evidence.push(format!(
+                        "pod {pod_name}: {} has been running since {} as a regular init container and never exited",
+                        c.name,
+                        fmt_time(c.first_started_at())
+                    ));
+                }
+                (false, _, Some(h)) => evidence.push(format!(
+                    "pod {pod_name}: {} never started: it waits behind {h}, which never exits",
                     c.name
-                ));
-                continue;
-            }
-            held_up = true;
-            evidence.push(format!(
-                "pod {pod_name}: {} has been running since {} as a regular init container and never exited",
-                c.name,
-                fmt_time(c.first_started_at())
-            ));
-            let apps: Vec<&str> = pod
-                .with_role(ContainerRole::App)
-                .map(|a| a.name.as_str())
-                .collect();
-            if pod.with_role(ContainerRole::App).any(|a| a.ever_ran()) {
-                return None;
-            }
-            evidence.push(format!(
-                "pod {pod_name}: app container(s) {} never started; last phase {}",
-                apps.join(", "),
-                pod.last_phase().unwrap_or("unknown")
-            ));
-            if let Some(p) = obs.pod(pod_name) {
-                let (ready, total) = ready_column(p);
-                evidence.push(format!(
-                    "pod {pod_name}: kubectl would show READY {ready}/{total}, STATUS {}",
-                    status_column(p)
-                ));
+                )),
+                // Never ran with nothing before it to wait for; ran but is not running;
+                // or running alongside the first, which a regular init container cannot.
+                _ => return None,
             }
         }
+        // A pod none of whose would-be sidecars is seen holding it up shows nothing.
+        holder?;
+        let apps: Vec<&str> = pod
+            .with_role(ContainerRole::App)
+            .map(|a| a.name.as_str())
+            .collect();
+        if pod.with_role(ContainerRole::App).any(|a| a.ever_ran()) {
+            return None;
+        }
+        evidence.push(format!(
+            "pod {pod_name}: app container(s) {} never started; last phase {}",
+            apps.join(", "),
+            pod.last_phase().unwrap_or("unknown")
+        ));
+        if let Some(p) = obs.pod(pod_name) {
+            let (ready, total) = ready_column(p);
+            evidence.push(format!(
+                "pod {pod_name}: kubectl would show READY {ready}/{total}, STATUS {}",
+                status_column(p)
+            ));
+        }
+        pods_held_up += 1;
     }
-    held_up.then_some(Judgement {
+    (pods_held_up > 0).then_some(Judgement {
+        page_findings: vec![],
         outcome: Outcome::SidecarIgnored,
         evidence,
     })
@@ -319,6 +392,7 @@ pub fn runtime_start_failures(obs: &Observation) -> Vec<String> {
 /// A `Violated` judgement for an observation that lacks what the judge needs.
 pub fn missing(what: String) -> Judgement {
     Judgement {
+        page_findings: vec![],
         outcome: Outcome::Violated,
         evidence: vec![what],
     }
@@ -333,4 +407,150 @@ pub fn ran_or_held_up(rec: &crate::observe::Recorder, pod: &str, container: &str
         .and_then(|p| p.container(container))
         .is_some_and(|c| c.ever_ran());
     ran || stuck_behind_init(rec, STUCK_WINDOW)
+}
+
+/// Fields of a container that the Pod schema does not declare on the pod spec itself.
+const CONTAINER_ONLY_FIELDS: [&str; 8] = [
+    "command",
+    "args",
+    "image",
+    "volumeMounts",
+    "env",
+    "envFrom",
+    "ports",
+    "workingDir",
+];
+
+/// The container fields a manifest document puts on its pod spec instead of inside a
+/// container, as the paths strict validation names (`.spec.template.spec.command`):
+/// what the page's Job block does with `command` and `volumeMounts`.
+pub fn misplaced_container_fields(d: &serde_json::Value) -> Vec<String> {
+    let prefix = if d["kind"] == "Pod" {
+        ".spec"
+    } else {
+        ".spec.template.spec"
+    };
+    let spec = pod_spec(d);
+    CONTAINER_ONLY_FIELDS
+        .iter()
+        .filter(|f| !spec[**f].is_null())
+        .map(|f| format!("{prefix}.{f}"))
+        .collect()
+}
+
+/// Checks a refusal of a manifest whose `kind` its `apiVersion` does not serve (the
+/// page's `Job` in `v1`): `Ok` with what confirms it when the answer says exactly that
+/// (discovery knows no such kind there, and the API server answered a create at the
+/// path the apiVersion implies with 404 NotFound, as the runner records it), `Err`
+/// naming the answer otherwise. A refusal for any other reason (403 Forbidden, 409
+/// Conflict, 429 TooManyRequests, a 5xx, a validation error) says nothing about the
+/// manifest's apiVersion.
+pub fn confirms_kind_not_served(message: &str, kind: &str, api_version: &str) -> Result<String, String> {
+    let no_match = format!("no matches for kind \"{kind}\" in version \"{api_version}\"");
+    let not_found = |answer: &str| answer.contains("HTTP 404") && answer.contains("NotFound");
+    let direct = message
+        .split_once("answered a direct create with: ")
+        .map(|(_, answer)| answer);
+    match (message.contains(&no_match), direct) {
+        (true, Some(answer)) if not_found(answer) => Ok(format!(
+            "discovery serves no {kind} in {api_version}, and the API server answered a create at the path {api_version} implies with 404 NotFound: {answer}"
+        )),
+        (true, Some(answer)) => Err(format!(
+            "discovery serves no {kind} in {api_version}, but the API server answered a create at its path with something else than 404 NotFound: {answer}"
+        )),
+        (true, None) => Ok(format!("discovery serves no {kind} in {api_version}: {message}")),
+        (false, _) if not_found(message) => Ok(format!(
+            "the API server answered with 404 NotFound: it serves no {kind} in {api_version}: {message}"
+        )),
+        (false, _) => Err(format!(
+            "refused for another reason than {kind} not being served in {api_version}: {message}"
+        )),
+    }
+}
+
+/// Checks a refusal by strict field validation for fields the schema does not declare
+/// where the manifest puts them (`fields`, as [`misplaced_container_fields`] gives
+/// them): `Ok` with the fields the API server named, `Err` naming the answer when it
+/// names none of them.
+pub fn confirms_undeclared_fields(message: &str, fields: &[String]) -> Result<Vec<String>, String> {
+    let named: Vec<String> = fields
+        .iter()
+        .filter(|f| {
+            // Server-side apply: `.spec.template.spec.command: field not declared in
+            // schema`; a strict create or update: `unknown field "spec.template.spec.command"`.
+            message.contains(&format!("{f}: field not declared in schema"))
+                || message.contains(&format!("unknown field \"{}\"", f.trim_start_matches('.')))
+        })
+        .cloned()
+        .collect();
+    if named.is_empty() {
+        Err(format!(
+            "refused, but not for a field the schema does not declare among {}: {message}",
+            fields.join(", ")
+        ))
+    } else {
+        Ok(named)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pages_job_block_misplaces_command_and_volume_mounts() {
+        let d: serde_json::Value = serde_saphyr::from_str(doc::JOB_AS_WRITTEN.text).unwrap();
+        assert_eq!(
+            misplaced_container_fields(&d),
+            vec![".spec.template.spec.command", ".spec.template.spec.volumeMounts"]
+        );
+        let d: serde_json::Value = serde_saphyr::from_str(doc::JOB_CORRECTED.text).unwrap();
+        assert!(misplaced_container_fields(&d).is_empty());
+    }
+
+    #[test]
+    fn only_the_servers_own_reasons_confirm_a_defect() {
+        let direct = |answer: &str| {
+            format!(
+                "no matches for kind \"Job\" in version \"v1\" (discovery); the API server answered a direct create with: {answer}"
+            )
+        };
+        assert!(
+            confirms_kind_not_served(
+                &direct("HTTP 404 NotFound at POST /api/v1/namespaces/x/jobs: the server could not find the requested resource"),
+                "Job",
+                "v1"
+            )
+            .is_ok()
+        );
+        for refused in [
+            direct("HTTP 429 TooManyRequests at POST /api/v1/namespaces/x/jobs: slow down"),
+            direct("HTTP 403 Forbidden at POST /api/v1/namespaces/x/jobs: forbidden"),
+            "the server has received too many requests (TooManyRequests, HTTP 429)".to_string(),
+            "no matches for kind \"Job\" in version \"batch/v1\"".to_string(),
+        ] {
+            assert!(
+                confirms_kind_not_served(&refused, "Job", "v1").is_err(),
+                "{refused}"
+            );
+        }
+        let fields = vec![".spec.template.spec.command".to_string()];
+        assert!(
+            confirms_undeclared_fields(
+                "failed to create typed patch object (ns/myapp; batch/v1, Kind=Job): .spec.template.spec.command: field not declared in schema (, HTTP 500)",
+                &fields
+            )
+            .is_ok()
+        );
+        assert!(
+            confirms_undeclared_fields(
+                "Job.batch \"myapp\" is invalid: strict decoding error: unknown field \"spec.template.spec.command\" (BadRequest, HTTP 400)",
+                &fields
+            )
+            .is_ok()
+        );
+        assert!(
+            confirms_undeclared_fields("Internal error occurred (InternalError, HTTP 500)", &fields).is_err()
+        );
+    }
 }

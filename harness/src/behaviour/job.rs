@@ -1,8 +1,12 @@
 //! "job-completes": the corrected Job finishes although its sidecar never exits by
 //! itself; "job-example-as-written": the page's Job block is refused.
 
-use super::evidence::{Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination};
+use super::evidence::{
+    Findings, STUCK_WINDOW, confirms_kind_not_served, confirms_undeclared_fields, fmt_time,
+    misplaced_container_fields, missing, sidecar_ignored, stuck_behind_init, termination,
+};
 use super::{Judgement, Observation, Outcome};
+use crate::doc;
 use crate::observe::Recorder;
 use crate::timeline::ContainerRole;
 
@@ -114,36 +118,108 @@ pub fn fix_api_version_only(text: &str) -> String {
     text.replacen("apiVersion: v1\n", "apiVersion: batch/v1\n", 1)
 }
 
-/// Judges the page's Job block as written: `Rejected` with the API server's reasons, or
-/// `Holds` if it was accepted (the page would then be right and the harness wrong).
+/// How the runner labels the second attempt, the block with only its apiVersion fixed.
+const RETRIED: &str = "(apiVersion corrected only)";
+
+/// Judges the page's Job block as written. `Rejected` (the page's defects confirmed)
+/// only when the API server's answers are the two the block's defects call for: as
+/// written, refused because there is no `Job` in `v1`; with only its apiVersion
+/// corrected, refused by strict field validation for the container fields the block
+/// puts on the Pod spec. A refusal for anything else (403, 409, 429, a 5xx, another
+/// validation error) is no proof of the page's defect, and a missing answer none
+/// either: `Violated`, naming what the server said. `Holds` if the API server accepted
+/// the block as written (the page would then be right and the harness wrong).
 pub fn judge_as_written(obs: &Observation) -> Judgement {
-    if obs.rejections.is_empty() {
-        let accepted: Vec<String> = obs.applied.iter().map(|o| o.to_string()).collect();
-        return Judgement {
-            outcome: Outcome::Holds,
-            evidence: vec![format!(
-                "the API server accepted the block as written: {}",
-                accepted.join(", ")
-            )],
-        };
-    }
-    let evidence = obs
-        .rejections
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let attempt = if i == 0 {
-                "as written"
-            } else {
-                "with only apiVersion corrected to batch/v1"
+    let block: serde_json::Value = serde_saphyr::from_str(doc::JOB_AS_WRITTEN.text).unwrap_or_default();
+    let kind = block["kind"].as_str().unwrap_or("Job");
+    let api_version = block["apiVersion"].as_str().unwrap_or("v1");
+    let misplaced = misplaced_container_fields(&block);
+    let as_written = obs.rejections.iter().find(|r| !r.file.contains(RETRIED));
+    let retried = obs.rejections.iter().find(|r| r.file.contains(RETRIED));
+    let job_accepted = obs.applied.iter().any(|o| o.kind == kind && o.name == JOB);
+
+    let Some(first) = as_written else {
+        if job_accepted {
+            let accepted: Vec<String> = obs.applied.iter().map(|o| o.to_string()).collect();
+            return Judgement {
+                page_findings: vec![],
+                outcome: Outcome::Holds,
+                evidence: vec![format!(
+                    "the API server accepted the block as written: {}",
+                    accepted.join(", ")
+                )],
             };
-            format!("{attempt}: {} refused: {}", r.object, r.message)
-        })
-        .collect();
-    Judgement {
-        outcome: Outcome::Rejected,
-        evidence,
+        }
+        return missing(format!(
+            "the observation holds no answer of the API server to {} as written (neither accepted nor refused)",
+            doc::JOB_AS_WRITTEN.path
+        ));
+    };
+
+    let mut f = Findings::default();
+    let mut page_findings = Vec::new();
+    match confirms_kind_not_served(&first.message, kind, api_version) {
+        Ok(why) => {
+            f.check(
+                true,
+                format!(
+                    "as written: {} refused: {} (the page's defect: no {kind} in {api_version})",
+                    first.object, first.message
+                ),
+            );
+            page_findings.push(format!(
+                "{} (the page's Job example) has `apiVersion: {api_version}`, but Kubernetes serves {kind} only in batch/v1 (the batch API group): {why}. Write `apiVersion: batch/v1`.",
+                doc::JOB_AS_WRITTEN.path
+            ));
+        }
+        Err(why) => f.fail(format!(
+            "as written: {} refused, but not for the page's defect (no {kind} in {api_version}): {why}",
+            first.object
+        )),
     }
+    match retried {
+        Some(r) => match confirms_undeclared_fields(&r.message, &misplaced) {
+            Ok(named) => {
+                f.check(
+                    true,
+                    format!(
+                        "with only apiVersion corrected to batch/v1: {} refused: {} (the page's defect: {} not declared in the Pod spec's schema)",
+                        r.object,
+                        r.message,
+                        named.join(", ")
+                    ),
+                );
+                page_findings.push(format!(
+                    "{} (the page's Job example) puts `command` and `volumeMounts` on the Pod spec ({}), whose schema declares no such fields: they belong inside the container, under `containers:`. With only the apiVersion corrected, strict field validation refuses {}: {}. See manifests/corrected/job.yaml.",
+                    doc::JOB_AS_WRITTEN.path,
+                    misplaced.join(", "),
+                    named.join(", "),
+                    r.message
+                ));
+            }
+            Err(why) => f.fail(format!(
+                "with only apiVersion corrected to batch/v1: {} refused, but not for the page's defect (container fields on the Pod spec): {why}",
+                r.object
+            )),
+        },
+        None if job_accepted => f.fail(format!(
+            "with only apiVersion corrected to batch/v1, the API server accepted the block: {} were not refused",
+            misplaced.join(", ")
+        )),
+        None => f.fail(
+            "the observation holds no answer of the API server to the block with only apiVersion corrected to batch/v1"
+                .to_string(),
+        ),
+    }
+    let confirmed = f.holds();
+    let mut judgement = f.judgement();
+    judgement.outcome = if confirmed {
+        Outcome::Rejected
+    } else {
+        Outcome::Violated
+    };
+    judgement.page_findings = page_findings;
+    judgement
 }
 
 #[cfg(test)]

@@ -71,6 +71,13 @@ pub struct Judgement {
     pub outcome: Outcome,
     /// Facts read from the observation, each a sentence with names, times and values.
     pub evidence: Vec<String>,
+    /// Where the observation shows the page itself wrong (a rule it states that
+    /// Kubernetes does not follow, an example that is not valid Kubernetes), each with
+    /// what Kubernetes actually does. Empty when the page is confirmed or not at issue.
+    /// This is the second question of a result, separate from the verdict: a cluster
+    /// that does what Kubernetes does passes, however wrong the page is.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_findings: Vec<String>,
 }
 
 /// A step of a scenario the runner performed (for evidence and for judges that compare

@@ -5,9 +5,10 @@
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 
-use super::evidence::Findings;
+use super::evidence::{Findings, declared_sidecars};
 use super::{Judgement, Observation};
 use crate::observe::Recorder;
+use crate::timeline::ContainerRole;
 
 /// The annotation of each fixture pod naming the class the page's rule gives.
 pub const EXPECTED_ANNOTATION: &str = "sidecar-conformance.io/expected-qos";
@@ -54,6 +55,65 @@ pub fn page_rule(pod: &Pod) -> &'static str {
     if guaranteed { "Guaranteed" } else { "Burstable" }
 }
 
+/// Whether the claim's "sidecar" is one in a stored pod, with a sentence saying so.
+///
+/// The claim covers init, sidecar and app containers alike, so the class alone cannot
+/// tell a sidecar from a regular init container: the stored pod must. With the gate on,
+/// each declared sidecar must be stored with `restartPolicy: Always`. With the gate
+/// off, the API server drops the field and the would-be sidecar is a regular init
+/// container, which the claim also covers: said as a fact, not a failure (the gate
+/// table expects `holds` on every cluster). The judge does not know the gate; what it
+/// can hold the stored pod to is the watch: the field cannot change on a stored pod, so
+/// a last object that disagrees with the role the watch first saw is a wrong
+/// observation. (A gate-on API server that dropped the field from the start would look
+/// like a gate-off one here; the gate probe of the cluster is where that shows.)
+fn sidecar_stored(obs: &Observation, pod: &Pod, name: &str, sidecar: &str) -> (Option<bool>, String) {
+    let stored = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.init_containers.as_ref())
+        .and_then(|ics| ics.iter().find(|c| c.name == sidecar));
+    let Some(stored) = stored else {
+        return (
+            Some(false),
+            format!(
+                "pod {name}: {sidecar}, declared as a sidecar, is not among the stored pod's init containers"
+            ),
+        );
+    };
+    let kept = stored.restart_policy.as_deref() == Some("Always");
+    let watched = obs
+        .timeline
+        .pods
+        .get(name)
+        .and_then(|t| t.container(sidecar))
+        .map(|c| c.role);
+    match (kept, watched) {
+        (true, None | Some(ContainerRole::Sidecar)) => (
+            Some(true),
+            format!("pod {name}: {sidecar} is stored as a sidecar (restartPolicy: Always)"),
+        ),
+        (false, None | Some(ContainerRole::Init)) => (
+            None,
+            format!(
+                "pod {name}: {sidecar} is declared with restartPolicy: Always but stored without it (the API server dropped the field: sidecars are disabled); it counts as a regular init container, which the claim covers too"
+            ),
+        ),
+        (kept, Some(role)) => (
+            Some(false),
+            format!(
+                "pod {name}: {sidecar} is stored {} restartPolicy: Always in the pod's last object, but the watch first saw it stored as {}: the field cannot change on a stored pod, the observation contradicts itself",
+                if kept { "with" } else { "without" },
+                match role {
+                    ContainerRole::Sidecar => "a sidecar",
+                    ContainerRole::Init => "a regular init container",
+                    ContainerRole::App => "an app container",
+                }
+            ),
+        ),
+    }
+}
+
 /// Judges the QoS fixture.
 pub fn judge(obs: &Observation) -> Judgement {
     let mut f = Findings::default();
@@ -63,11 +123,31 @@ pub fn judge(obs: &Observation) -> Judgement {
         }
         return f.judgement();
     }
+    let declared = declared_sidecars(obs);
     for name in PODS {
         let Some(pod) = obs.pod(name) else {
             f.fail(format!("pod {name} was never seen"));
             continue;
         };
+        let declared_here: Vec<&String> = pod
+            .spec
+            .iter()
+            .flat_map(|s| s.init_containers.iter().flatten())
+            .filter(|c| declared.contains(&c.name))
+            .map(|c| &c.name)
+            .collect();
+        if declared_here.is_empty() {
+            f.fail(format!(
+                "pod {name}: no init container of the stored pod is one the manifest declares a sidecar ({})",
+                declared.join(", ")
+            ));
+        }
+        for sidecar in declared_here {
+            match sidecar_stored(obs, pod, name, sidecar) {
+                (Some(ok), msg) => f.check(ok, msg),
+                (None, msg) => f.note(msg),
+            }
+        }
         let class = pod
             .status
             .as_ref()

@@ -8,7 +8,7 @@
 
 use k8s_openapi::api::core::v1::{Container, Pod};
 
-use super::evidence::Findings;
+use super::evidence::{Findings, declared_sidecars};
 use super::{Judgement, Observation, Outcome};
 use crate::observe::Recorder;
 
@@ -95,25 +95,32 @@ pub fn kubernetes_rule(pod: &Pod, resource: &str) -> i64 {
     (apps + sidecars).max(init_peak)
 }
 
-/// Judges the effective-requests fixture.
+/// Judges the effective-requests fixture. The verdict is whether the scheduler follows
+/// Kubernetes' rule over the pods as stored; where its answer also shows the page's
+/// rule wrong, that goes into the page findings, not the verdict.
 pub fn judge(obs: &Observation) -> Judgement {
     let mut f = Findings::default();
     if let Some(r) = obs.rejections.first() {
         f.fail(format!("the API server refused {}: {}", r.object, r.message));
         return f.judgement();
     }
-    let mut sidecars_dropped = false;
+    let mut declared = declared_sidecars(obs);
+    declared.sort();
+    declared.dedup();
+    let mut page_findings = Vec::new();
+    // Per pod: whether its declared sidecars are stored as sidecars.
+    let mut stored_as_sidecars: Vec<bool> = Vec::new();
     for (name, resource) in PODS {
         let Some(pod) = obs.pod(name) else {
             f.fail(format!("pod {name} was never seen"));
             continue;
         };
-        let stored_sidecars = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.init_containers.as_ref())
-            .is_some_and(|ics| ics.iter().any(is_sidecar));
-        sidecars_dropped |= !stored_sidecars;
+        stored_as_sidecars.push(
+            pod.spec
+                .iter()
+                .flat_map(|s| s.init_containers.iter().flatten())
+                .any(|c| declared.contains(&c.name) && is_sidecar(c)),
+        );
         let (page, kube) = (page_rule(pod, resource), kubernetes_rule(pod, resource));
         let sum: i64 = {
             let spec = pod.spec.clone().unwrap_or_default();
@@ -139,25 +146,42 @@ pub fn judge(obs: &Observation) -> Judgement {
         };
         // The scheduler must agree with Kubernetes' rule over the pod as stored (with
         // the gate off, the would-be sidecars are regular init containers there).
+        let follows_kubernetes = answer == Some(kube <= CAPACITY);
         f.check(
-            answer == Some(kube <= CAPACITY),
+            follows_kubernetes,
             format!(
                 "pod {name} ({resource}, capacity {CAPACITY}): plain sum {sum}, the page's rule {page}, Kubernetes' rule {kube}; the scheduler: {said}"
             ),
         );
-        if answer.is_some_and(|a| a != (page <= CAPACITY)) {
-            f.note(format!(
-                "pod {name}: the page's rule ({page} <= {CAPACITY}) predicts it fits; it does not: a regular init container runs alongside the sidecars started before it, and Kubernetes adds their requests ({kube}). The page's formula is incomplete here."
+        // The page is shown wrong only where a scheduler that does what Kubernetes does
+        // answers against the page's rule. (With the gate off there are no sidecars in
+        // the stored pods, the two rules agree, and nothing here speaks against the page.)
+        if follows_kubernetes && (kube <= CAPACITY) != (page <= CAPACITY) {
+            page_findings.push(format!(
+                "the page says the effective init request is the highest request of any init container; Kubernetes' rule is that sidecars started before a regular init container add to its request, since they run alongside it (resourcehelper.PodRequests). Pod {name} ({resource}, capacity {CAPACITY}): the page's rule gives {page}, which fits; Kubernetes' rule gives {kube}, and the scheduler answered: {said}"
             ));
         }
     }
-    let judgement = f.judgement();
-    if sidecars_dropped && judgement.outcome == Outcome::Holds {
+    let all_dropped = !stored_as_sidecars.is_empty() && stored_as_sidecars.iter().all(|s| !s);
+    if stored_as_sidecars.iter().any(|s| *s) && stored_as_sidecars.iter().any(|s| !s) {
+        f.fail(format!(
+            "the stored pods disagree on whether the declared sidecars ({}) are sidecars: some keep restartPolicy: Always, some do not",
+            declared.join(", ")
+        ));
+    }
+    let mut judgement = f.judgement();
+    judgement.page_findings = page_findings;
+    if all_dropped && judgement.outcome == Outcome::Holds {
+        // Sidecar-ignored needs what makes it: every pod stored without the field, and
+        // the scheduler's answers (checked above) following the rule for regular init
+        // containers, under which the pod with its would-be sidecar first fits.
         return Judgement {
+            page_findings: vec![],
             outcome: Outcome::SidecarIgnored,
-            evidence: std::iter::once(
-                "the stored pods have no restartPolicy: Always on their init containers (the API server dropped it): every init container counts once, by the highest request".to_string(),
-            )
+            evidence: std::iter::once(format!(
+                "the stored pods have no restartPolicy: Always on the init containers the manifest declares sidecars ({}): the API server dropped it, and every init container counts once, by the highest request",
+                declared.join(", ")
+            ))
             .chain(judgement.evidence)
             .collect(),
         };

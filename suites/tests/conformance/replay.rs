@@ -47,9 +47,16 @@ fn assert_violated(j: &behaviour::Judgement, needle: &str) {
 
 const GATE_ON: &str = "1.37.2-default";
 
+/// Gate-on recordings taken before their judge asked for more than they show: they
+/// cannot hold until re-recorded from a real run, and are left out of the "hold" tests.
+/// `deployment-ready`'s recordings stop at Ready, and the judge now needs the watch
+/// after it (`deployment_ready_recordings_made_before_the_watch_after_ready_do_not_cover_it`
+/// shows that is all they miss).
+const TO_RE_RECORD: [&str; 1] = ["deployment-ready"];
+
 #[test]
 fn recorded_gate_on_runs_hold() {
-    for b in RUNTIME {
+    for b in RUNTIME.into_iter().filter(|b| !TO_RE_RECORD.contains(b)) {
         let j = judge(&recorded(GATE_ON, b));
         assert_eq!(j.outcome, Outcome::Holds, "{b}: {:#?}", j.evidence);
         assert!(
@@ -202,7 +209,7 @@ const RUNTIME: [&str; 11] = [
 
 #[test]
 fn recorded_gate_on_runs_of_1_32_hold_too() {
-    for b in RUNTIME {
+    for b in RUNTIME.into_iter().filter(|b| !TO_RE_RECORD.contains(b)) {
         let j = judge(&recorded("1.32.2-on", b));
         assert_eq!(j.outcome, Outcome::Holds, "{b}: {:#?}", j.evidence);
     }
@@ -541,11 +548,16 @@ fn sidecar_backoff_is_violated_when_the_app_restarts_or_the_sidecar_does_not() {
 
 #[test]
 fn the_page_lint_lists_every_defect_with_its_lines() {
+    // The API server's answers are evidence; the page's defects are page findings.
     for cluster in [GATE_ON, GATE_OFF] {
         let j = judge(&recorded(cluster, "page-lint"));
         assert_eq!(j.outcome, Outcome::Rejected, "{:#?}", j.evidence);
+        assert!(
+            j.evidence.iter().any(|e| e.contains("accepted Deployment/myapp")),
+            "{cluster}: {:#?}",
+            j.evidence
+        );
         for needle in [
-            "accepted Deployment/myapp",
             "lines 58-64: the page applies deployment-sidecar.yaml",
             "lines 74-152: the code block opened at line 74",
             "line 85: no pod is named myapp",
@@ -553,26 +565,12 @@ fn the_page_lint_lists_every_defect_with_its_lines() {
             "lines 167-194: server-side dry run (strict), with only apiVersion corrected",
         ] {
             assert!(
-                j.evidence.iter().any(|e| e.contains(needle)),
+                j.page_findings.iter().any(|e| e.contains(needle)),
                 "{cluster}: no {needle:?} in {:#?}",
-                j.evidence
+                j.page_findings
             );
         }
     }
-}
-
-#[test]
-fn the_page_lint_reports_a_block_the_server_accepts_as_no_manifest_defect() {
-    // Were the Job block valid, only the page's static defects would remain.
-    let mut obs = raw(GATE_ON, "page-lint");
-    obs["rejections"] = json!([]);
-    let j = judge(&from(obs));
-    assert_eq!(j.outcome, Outcome::Rejected);
-    assert!(
-        !j.evidence.iter().any(|e| e.contains("lines 167-194")),
-        "{:#?}",
-        j.evidence
-    );
 }
 
 #[test]
@@ -698,4 +696,459 @@ fn effective_requests_is_violated_when_the_scheduler_follows_another_rule() {
     let mut obs = raw(GATE_OFF, "effective-requests");
     set_scheduled(&mut obs, "sidecar-before-init", false);
     assert_violated(&judge(&from(obs)), "pod sidecar-before-init");
+}
+
+// ---------------------------------------------------------------------------------
+// A verdict never lies (issue 9, point 3): every judge checks what makes its verdict.
+// Each test below breaks a real recording where the evidence for the verdict is, and
+// shows the verdict goes with it.
+
+/// Makes `container` of `pod` look as if it never ran: its running and terminated
+/// events (and the container IDs, started and ready flags that came with them) are
+/// taken out of the timeline, and the kubelet is left reporting an image it cannot
+/// pull, in the timeline and in the stored pod's status.
+fn never_ran(obs: &mut Value, pod: &str, container: &str) {
+    let evs = events(obs, pod, container);
+    let at = evs
+        .iter()
+        .find(|e| e["event"] == "running" || e["event"] == "terminated")
+        .map(|e| e["observed_at"].clone())
+        .expect("the recording shows a run to remove");
+    evs.retain(|e| {
+        e["container_id"].is_null()
+            && !matches!(e["event"].as_str(), Some("running" | "terminated" | "restarted"))
+    });
+    evs.push(json!({"observed_at": at, "container_id": null, "restart_count": 0, "event": "waiting",
+        "reason": "ErrImagePull", "message": "failed to pull and unpack image \"docker.io/library/alpine:latest\": connection refused"}));
+    for p in obs["pods"].as_array_mut().unwrap() {
+        if p["metadata"]["name"] != pod {
+            continue;
+        }
+        for key in ["initContainerStatuses", "containerStatuses"] {
+            for s in p["status"][key].as_array_mut().into_iter().flatten() {
+                if s["name"] == container {
+                    s["state"] = json!({"waiting": {"reason": "ErrImagePull",
+                        "message": "failed to pull and unpack image \"docker.io/library/alpine:latest\": connection refused"}});
+                    s["lastState"] = json!({});
+                    s["ready"] = json!(false);
+                    s["started"] = json!(false);
+                    s["restartCount"] = json!(0);
+                    if let Some(o) = s.as_object_mut() {
+                        o.remove("containerID");
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The pods of a recording's timeline.
+fn timeline_pods(obs: &Value) -> Vec<String> {
+    obs["timeline"]["pods"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .cloned()
+        .collect()
+}
+
+/// A gate-off recording whose would-be sidecars (`containers`, in every pod) never ran
+/// must not be judged sidecar-ignored: nothing shows the API server turned them into
+/// regular init containers that hold the pod up.
+fn gate_off_without_runs_is_not_sidecar_ignored(behaviour: &str, containers: &[&str]) {
+    let mut obs = raw(GATE_OFF, behaviour);
+    for pod in timeline_pods(&obs) {
+        for c in containers {
+            never_ran(&mut obs, &pod, c);
+        }
+    }
+    let j = judge(&from(obs));
+    assert_eq!(j.outcome, Outcome::Violated, "{behaviour}: {:#?}", j.evidence);
+}
+
+#[test]
+fn sidecar_backoff_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
+    // The issue's case: restartPolicy dropped, the app never ran, but nothing shows the
+    // would-be sidecar running as a regular init container and failing the pod.
+    gate_off_without_runs_is_not_sidecar_ignored("sidecar-backoff", &["sidecar"]);
+}
+
+#[test]
+fn deployment_ready_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
+    gate_off_without_runs_is_not_sidecar_ignored("deployment-ready", &["logshipper"]);
+}
+
+#[test]
+fn deployment_ready_gate_off_needs_every_replica_held_up_by_its_would_be_sidecar() {
+    // One replica shows its would-be sidecar running as a regular init container; the
+    // other never ran it (its image could not be pulled): that pod shows nothing of the
+    // gate.
+    let mut obs = raw(GATE_OFF, "deployment-ready");
+    let second = timeline_pods(&obs)[1].clone();
+    never_ran(&mut obs, &second, "logshipper");
+    let j = judge(&from(obs));
+    assert_eq!(j.outcome, Outcome::Violated, "{:#?}", j.evidence);
+}
+
+#[test]
+fn job_completes_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
+    gate_off_without_runs_is_not_sidecar_ignored("job-completes", &["logshipper"]);
+}
+
+#[test]
+fn job_fails_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
+    gate_off_without_runs_is_not_sidecar_ignored("job-fails", &["logshipper"]);
+}
+
+#[test]
+fn restart_independence_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
+    gate_off_without_runs_is_not_sidecar_ignored("restart-independence", &["sidecar"]);
+}
+
+#[test]
+fn shared_namespaces_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
+    gate_off_without_runs_is_not_sidecar_ignored("shared-namespaces", &["sidecar"]);
+}
+
+#[test]
+fn termination_order_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
+    // sidecar-2 never runs on a gate-off cluster anyway (it waits behind sidecar-1):
+    // only sidecar-1's run is the evidence.
+    gate_off_without_runs_is_not_sidecar_ignored("termination-order", &["sidecar-1"]);
+}
+
+/// A gate-off recording of a fixture the API server refused (a probe on a would-be
+/// sidecar that lost its restartPolicy), with the refusal's message replaced.
+fn gate_off_refused_for(behaviour: &str, message: &str) -> behaviour::Judgement {
+    let mut obs = raw(GATE_OFF, behaviour);
+    obs["rejections"][0]["message"] = json!(message);
+    judge(&from(obs))
+}
+
+#[test]
+fn refused_gate_off_fixtures_are_not_sidecar_ignored_without_the_servers_reason() {
+    for b in ["start-ordering", "sidecar-readiness", "init-sequencing"] {
+        let j = gate_off_refused_for(
+            b,
+            "the server has received too many requests and has asked us to try again later (TooManyRequests, HTTP 429)",
+        );
+        assert_eq!(j.outcome, Outcome::Violated, "{b}: {:#?}", j.evidence);
+    }
+}
+
+#[test]
+fn refused_gate_off_fixtures_are_sidecar_ignored_only_for_a_probe_on_a_declared_sidecar() {
+    // The same refusal, about an init container the manifest does not declare a
+    // sidecar (the manifest's own mistake, on any cluster), shows nothing of the gate.
+    for (b, pod, regular) in [
+        ("start-ordering", "start-ordering", 1),
+        ("init-sequencing", "init-sequencing", 0),
+        ("sidecar-readiness", "sidecar-readiness", 1),
+    ] {
+        let j = gate_off_refused_for(
+            b,
+            &format!(
+                "Pod \"{pod}\" is invalid: spec.initContainers[{regular}].startupProbe: Forbidden: may not be set for init containers without restartPolicy=Always (Invalid, HTTP 422)"
+            ),
+        );
+        assert_eq!(j.outcome, Outcome::Violated, "{b}: {:#?}", j.evidence);
+    }
+}
+
+#[test]
+fn effective_requests_gate_off_is_not_sidecar_ignored_without_the_schedulers_answers() {
+    let mut obs = raw(GATE_OFF, "effective-requests");
+    for p in obs["pods"].as_array_mut().unwrap() {
+        p["status"]["conditions"]
+            .as_array_mut()
+            .unwrap()
+            .retain(|c| c["type"] != "PodScheduled");
+    }
+    let j = judge(&from(obs));
+    assert_eq!(j.outcome, Outcome::Violated, "{:#?}", j.evidence);
+}
+
+// page-lint: `rejected` only when the API server's answers confirm the page's defects.
+
+const HTTP_429: &str = "the server has received too many requests and has asked us to try again later (TooManyRequests, HTTP 429)";
+
+#[test]
+fn page_lint_is_rejected_on_the_recording_with_the_defects_as_page_findings() {
+    let j = judge(&recorded(GATE_ON, "page-lint"));
+    assert_eq!(j.outcome, Outcome::Rejected, "{:#?}", j.evidence);
+    assert_eq!(j.page_findings.len(), 5, "{:#?}", j.page_findings);
+    assert!(
+        !j.evidence.iter().any(|e| e.starts_with("NOT:")),
+        "{:#?}",
+        j.evidence
+    );
+}
+
+#[test]
+fn page_lint_without_the_servers_answers_is_violated() {
+    let mut obs = raw(GATE_ON, "page-lint");
+    obs["applied"] = json!([]);
+    obs["rejections"] = json!([]);
+    assert_violated(&judge(&from(obs)), "lines 13-53");
+}
+
+#[test]
+fn page_lint_is_violated_when_the_deployment_block_is_refused() {
+    let mut obs = raw(GATE_ON, "page-lint");
+    obs["applied"] = json!([]);
+    obs["rejections"].as_array_mut().unwrap().insert(
+        0,
+        json!({"file": "manifests/page/sidecar-containers.md:13-53", "object": "Deployment myapp",
+            "message": "deployments.apps \"myapp\" is forbidden: User \"kind-admin\" cannot patch resource \"deployments\" (Forbidden, HTTP 403)"}),
+    );
+    assert_violated(&judge(&from(obs)), "HTTP 403");
+}
+
+#[test]
+fn page_lint_is_violated_when_the_job_block_is_accepted_or_refused_for_another_reason() {
+    // Accepted in v1: no Kubernetes serves that.
+    let mut obs = raw(GATE_ON, "page-lint");
+    obs["rejections"] = json!([]);
+    obs["applied"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"api_version": "v1", "kind": "Job", "name": "myapp", "namespace": "sc-page-lint-9410"}));
+    let j = judge(&from(obs));
+    assert_violated(&j, "lines 167-194");
+    assert!(
+        !j.page_findings.iter().any(|f| f.contains("lines 167-194")),
+        "{:#?}",
+        j.page_findings
+    );
+    // Refused, but for too many requests: not the page's defect.
+    let mut obs = raw(GATE_ON, "page-lint");
+    obs["rejections"][0]["message"] = json!(HTTP_429);
+    assert_violated(&judge(&from(obs)), "HTTP 429");
+    let mut obs = raw(GATE_ON, "page-lint");
+    obs["rejections"][1]["message"] = json!(HTTP_429);
+    assert_violated(&judge(&from(obs)), "HTTP 429");
+}
+
+// job-example-as-written: `rejected` only for the page's two defects.
+
+#[test]
+fn the_job_block_refused_for_too_many_requests_is_not_the_pages_defect() {
+    let mut obs = raw(GATE_OFF, "job-example-as-written");
+    obs["rejections"][0]["message"] = json!(HTTP_429);
+    let j = judge(&from(obs));
+    assert_ne!(j.outcome, Outcome::Rejected, "{:#?}", j.evidence);
+    assert_violated(&j, "HTTP 429");
+}
+
+#[test]
+fn the_job_block_is_not_rejected_without_the_answer_to_its_corrected_apiversion() {
+    let mut obs = raw(GATE_OFF, "job-example-as-written");
+    obs["rejections"].as_array_mut().unwrap().remove(1);
+    let j = judge(&from(obs));
+    assert_ne!(j.outcome, Outcome::Rejected, "{:#?}", j.evidence);
+    assert_violated(&j, "apiVersion corrected");
+}
+
+#[test]
+fn the_job_block_refused_for_other_reasons_is_not_the_pages_defect() {
+    for (i, message) in [
+        (
+            0,
+            "jobs is forbidden: User \"system:anonymous\" cannot create resource \"jobs\" in API group \"\" (Forbidden, HTTP 403)",
+        ),
+        (
+            0,
+            "no matches for kind \"Job\" in version \"v1\" (discovery); the API server answered a direct create with: HTTP 403 Forbidden at POST /api/v1/namespaces/x/jobs: forbidden",
+        ),
+        (
+            0,
+            "no matches for kind \"Job\" in version \"v1\" (discovery); the API server answered a direct create with: HTTP 503 ServiceUnavailable at POST /api/v1/namespaces/x/jobs: the server is currently unable to handle the request",
+        ),
+        (1, "jobs.batch \"myapp\" already exists (AlreadyExists, HTTP 409)"),
+        (
+            1,
+            "Internal error occurred: etcdserver: request timed out (InternalError, HTTP 500)",
+        ),
+        (
+            1,
+            "Job.batch \"myapp\" is invalid: spec.template.spec.containers[0].image: Required value (Invalid, HTTP 422)",
+        ),
+    ] {
+        let mut obs = raw(GATE_OFF, "job-example-as-written");
+        obs["rejections"][i]["message"] = json!(message);
+        let j = judge(&from(obs));
+        assert_eq!(j.outcome, Outcome::Violated, "{message}: {:#?}", j.evidence);
+    }
+}
+
+#[test]
+fn the_job_block_is_rejected_with_both_defects_as_page_findings() {
+    for cluster in ["1.32.2-on", GATE_OFF] {
+        let j = judge(&recorded(cluster, "job-example-as-written"));
+        assert_eq!(j.outcome, Outcome::Rejected, "{cluster}: {:#?}", j.evidence);
+        assert_eq!(j.page_findings.len(), 2, "{cluster}: {:#?}", j.page_findings);
+        assert!(j.page_findings[0].contains("batch/v1"), "{:#?}", j.page_findings);
+        assert!(j.page_findings[1].contains("command"), "{:#?}", j.page_findings);
+    }
+}
+
+// qos-class: the sidecar must be stored as a sidecar where the recording shows one.
+
+/// Removes `restartPolicy` from the init containers of the stored pods.
+fn drop_stored_restart_policy(obs: &mut Value) {
+    for p in obs["pods"].as_array_mut().unwrap() {
+        for c in p["spec"]["initContainers"].as_array_mut().unwrap() {
+            c.as_object_mut().unwrap().remove("restartPolicy");
+        }
+    }
+}
+
+#[test]
+fn qos_states_per_pod_whether_the_sidecar_is_stored_as_one() {
+    let j = judge(&recorded(GATE_ON, "qos-class"));
+    assert_eq!(j.outcome, Outcome::Holds, "{:#?}", j.evidence);
+    for pod in ["qos-all-equal", "qos-sidecar-unbounded", "qos-init-unbounded"] {
+        assert!(
+            j.evidence
+                .iter()
+                .any(|e| e.contains(&format!("pod {pod}: sidecar is stored as a sidecar"))),
+            "{pod}: {:#?}",
+            j.evidence
+        );
+    }
+    // Gate off: the field is dropped, said as a fact; the claim is about init
+    // containers there, and holds.
+    let j = judge(&recorded(GATE_OFF, "qos-class"));
+    assert_eq!(j.outcome, Outcome::Holds, "{:#?}", j.evidence);
+    assert!(
+        j.evidence.iter().any(|e| e.contains(
+            "pod qos-all-equal: sidecar is declared with restartPolicy: Always but stored without it"
+        )),
+        "{:#?}",
+        j.evidence
+    );
+}
+
+#[test]
+fn qos_is_violated_when_the_stored_sidecar_lost_its_restart_policy_and_its_class_changed() {
+    let mut obs = raw(GATE_ON, "qos-class");
+    drop_stored_restart_policy(&mut obs);
+    for p in obs["pods"].as_array_mut().unwrap() {
+        if p["metadata"]["name"] == "qos-sidecar-unbounded" {
+            p["status"]["qosClass"] = json!("Guaranteed");
+        }
+    }
+    let j = judge(&from(obs));
+    assert_violated(&j, "pod qos-sidecar-unbounded: qosClass Guaranteed");
+    assert_violated(&j, "pod qos-sidecar-unbounded: sidecar");
+}
+
+#[test]
+fn qos_is_violated_when_the_stored_pod_contradicts_the_recorded_sidecar() {
+    // The watch saw the sidecar stored with restartPolicy: Always; the last object has
+    // none. The field cannot change on a stored pod: the observation is wrong.
+    let mut obs = raw(GATE_ON, "qos-class");
+    drop_stored_restart_policy(&mut obs);
+    assert_violated(&judge(&from(obs)), "pod qos-all-equal: sidecar");
+}
+
+#[test]
+fn qos_is_violated_without_the_pods() {
+    let mut obs = raw(GATE_ON, "qos-class");
+    obs["pods"] = json!([]);
+    assert_violated(&judge(&from(obs)), "pod qos-all-equal was never seen");
+}
+
+// deployment-ready: "remain running during the entire life of the Pod" needs a watch
+// after Ready.
+
+/// When both replicas of the deployment-ready recording were Ready (the later of the
+/// two pods' Ready=True).
+fn both_ready_at(obs: &Value) -> jiff::Timestamp {
+    obs["timeline"]["pods"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| {
+            p["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["condition"] == "Ready" && e["status"] == "True")
+                .and_then(|e| e["observed_at"].as_str())
+                .expect("Ready=True")
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+        })
+        .max()
+        .unwrap()
+}
+
+#[test]
+fn deployment_ready_fails_on_a_container_id_change_after_ready() {
+    let mut obs = raw(GATE_ON, "deployment-ready");
+    let later = (both_ready_at(&obs) + jiff::SignedDuration::from_secs(5)).to_string();
+    let pod = timeline_pods(&obs)[0].clone();
+    let app = events(&mut obs, &pod, "myapp");
+    app.push(
+        json!({"observed_at": later, "container_id": "containerd://00000000000000cc", "restart_count": 0,
+        "event": "running", "started_at": later}),
+    );
+    assert_violated(&judge(&from(obs)), "after both replicas were Ready");
+}
+
+#[test]
+fn deployment_ready_fails_on_a_restart_after_ready() {
+    let mut obs = raw(GATE_ON, "deployment-ready");
+    let later = (both_ready_at(&obs) + jiff::SignedDuration::from_secs(5)).to_string();
+    let pod = timeline_pods(&obs)[1].clone();
+    let side = events(&mut obs, &pod, "logshipper");
+    let id = side.last().unwrap()["container_id"].clone();
+    side.push(
+        json!({"observed_at": later, "container_id": null, "restart_count": 1, "event": "restarted",
+        "previous_id": id}),
+    );
+    assert_violated(&judge(&from(obs)), "restarted after both replicas were Ready");
+}
+
+#[test]
+fn deployment_ready_recordings_made_before_the_watch_after_ready_do_not_cover_it() {
+    // These two recordings were taken when the scenario stopped at Ready: they show no
+    // watch after it, and the claim "remain running during the entire life of the Pod"
+    // cannot hold on them. Everything else checked holds. To be re-recorded.
+    for cluster in [GATE_ON, "1.32.2-on"] {
+        let j = judge(&recorded(cluster, "deployment-ready"));
+        assert_eq!(j.outcome, Outcome::Violated, "{cluster}: {:#?}", j.evidence);
+        let failed: Vec<&String> = j.evidence.iter().filter(|e| e.starts_with("NOT:")).collect();
+        assert_eq!(failed.len(), 1, "{cluster}: {:#?}", j.evidence);
+        assert!(failed[0].contains("need 20 s"), "{cluster}: {failed:#?}");
+    }
+}
+
+// effective-requests: the cluster does what Kubernetes does (holds); that the page's
+// formula is wrong is a finding about the page.
+
+#[test]
+fn effective_requests_holds_and_names_the_pages_wrong_rule_as_a_page_finding() {
+    for cluster in [GATE_ON, "1.32.2-on"] {
+        let j = judge(&recorded(cluster, "effective-requests"));
+        assert_eq!(j.outcome, Outcome::Holds, "{cluster}: {:#?}", j.evidence);
+        assert_eq!(j.page_findings.len(), 1, "{cluster}: {:#?}", j.page_findings);
+        assert!(
+            j.page_findings[0]
+                .contains("sidecars started before a regular init container add to its request"),
+            "{cluster}: {:#?}",
+            j.page_findings
+        );
+        assert!(
+            !j.evidence.iter().any(|e| e.contains("formula is incomplete")),
+            "{cluster}: the page's defect is not evidence of the cluster: {:#?}",
+            j.evidence
+        );
+    }
+    // Gate off: the would-be sidecars are regular init containers, for which the
+    // page's rule (the highest init request) is Kubernetes' rule: nothing to say.
+    let j = judge(&recorded(GATE_OFF, "effective-requests"));
+    assert_eq!(j.outcome, Outcome::SidecarIgnored, "{:#?}", j.evidence);
+    assert!(j.page_findings.is_empty(), "{:#?}", j.page_findings);
 }
