@@ -15,7 +15,9 @@ use serde_json::json;
 use crate::apply::{AppliedObject, Applier};
 use crate::behaviour::evidence::{STUCK_WINDOW, runtime_start_failures, stuck_behind_init};
 use crate::behaviour::{Action, Behaviour, Observation, Rejection, Scenario, WaitRecord, expected_outcome};
+use crate::diagnose;
 use crate::error::ApplyError;
+use crate::fault::{Fault, FaultWatch, image_pull_failure};
 use crate::gate::{GateEffect, effect};
 use crate::observe::{LiveRecorder, Recorder};
 use crate::progress::Progress;
@@ -37,6 +39,8 @@ pub struct Target {
     pub observations_dir: PathBuf,
     /// Directory observation paths in the report are relative to.
     pub run_dir: PathBuf,
+    /// The cluster's faults while behaviours play: a play it touches ends as `error`.
+    pub faults: FaultWatch,
 }
 
 impl std::fmt::Debug for Target {
@@ -58,7 +62,11 @@ impl Target {
         run_dir: &std::path::Path,
     ) -> Result<Target, ApplyError> {
         let applier = Applier::new(client.clone()).await?;
+        // Kind node containers are found by the cluster's name; a cluster that is not
+        // a kind cluster of this machine just has none to watch.
+        let faults = FaultWatch::start(client.clone(), Some(name));
         Ok(Target {
+            faults,
             name: name.to_string(),
             version,
             gate,
@@ -87,6 +95,36 @@ pub fn inconclusive(verdict: Verdict, runtime_failures: &[String]) -> bool {
     verdict != Verdict::Pass && !runtime_failures.is_empty()
 }
 
+/// Whether every failed check of a judgement (its `NOT:` lines) names a container whose
+/// start the runtime failed: only then can the runtime's fault explain the verdict. A
+/// failure about another container stands, runtime fault or not.
+pub fn concerns_failed_start(obs: &Observation, evidence: &[String]) -> bool {
+    let failed: Vec<&str> = obs
+        .timeline
+        .pods
+        .values()
+        .flat_map(|p| &p.containers)
+        .filter(|c| !c.start_failures().is_empty())
+        .map(|c| c.name.as_str())
+        .collect();
+    let checks: Vec<&String> = evidence.iter().filter(|e| e.starts_with("NOT:")).collect();
+    !failed.is_empty()
+        && !checks.is_empty()
+        && checks
+            .iter()
+            .all(|line| failed.iter().any(|name| names_word(line, name)))
+}
+
+/// Whether `name` stands in `text` as a word of its own (not inside `application`).
+fn names_word(text: &str, name: &str) -> bool {
+    let part = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        !before.is_some_and(part) && !after.is_some_and(part)
+    })
+}
+
 /// Runs one behaviour on `target` and returns its result. Never panics on cluster
 /// trouble: that becomes a result with verdict `error`.
 pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) -> CheckResult {
@@ -109,66 +147,23 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
         observation: None,
         error: None,
         retried: vec![],
+        fault: None,
+        page_findings: vec![],
+        diagnostics: None,
     };
     progress.say(format!("{}: {} ...", target.name, behaviour.id));
     for attempt in 1..=MAX_ATTEMPTS {
-        let obs = match observe(target, behaviour, progress).await {
-            Ok(obs) => obs,
-            Err(e) => {
-                result.error = Some(format!("{e:#}"));
-                break;
-            }
-        };
-        let judgement = (behaviour.judge)(&obs);
-        let verdict = CheckResult::verdict_of(expected, judgement.outcome);
-        let failures = runtime_start_failures(&obs);
-        let last = attempt == MAX_ATTEMPTS || !inconclusive(verdict, &failures);
-        let saved = match save_observation(target, behaviour, &obs, (!last).then_some(attempt)) {
-            Ok(rel) => Some(rel),
-            Err(e) => {
-                progress.warn(format!("could not save the observation of {}: {e}", behaviour.id));
-                None
-            }
-        };
-        if !last {
-            progress.warn(format!(
-                "{}: {}: observed {} while the container runtime failed to start a container; playing it again in a new namespace ({})",
-                target.name,
-                behaviour.id,
-                judgement.outcome,
-                failures.join("; ")
-            ));
-            result.retried.push(RetriedAttempt {
-                attempt,
-                observed: judgement.outcome,
-                runtime_failures: failures,
-                evidence: judgement.evidence,
-                observation: saved,
-            });
-            continue;
+        let namespace = format!("sc-{}-{}", behaviour.id, short_random());
+        let since = jiff::Timestamp::now();
+        let played = observe(target, behaviour, &namespace, progress).await;
+        let again = conclude(target, behaviour, attempt, played, &mut result, progress);
+        if !again && result.verdict != Verdict::Pass {
+            result.diagnostics = diagnose::collect(target, behaviour.id, &namespace, since).await;
         }
-        result.observed = Some(judgement.outcome);
-        result.verdict = verdict;
-        // A wait that ran out is part of the story: say which, and after how long. So
-        // is a container the runtime failed to start, even when the kubelet's retry
-        // let the behaviour hold.
-        result.evidence = obs
-            .waits
-            .iter()
-            .filter(|w| !w.satisfied)
-            .map(|w| {
-                format!(
-                    "timed out after {:.0} s waiting for {}",
-                    w.after_ms as f64 / 1000.0,
-                    w.what
-                )
-            })
-            .chain(failures)
-            .chain(stuck_containers(&obs))
-            .chain(judgement.evidence)
-            .collect();
-        result.observation = saved;
-        break;
+        delete_namespace(target, &namespace).await;
+        if !again {
+            break;
+        }
     }
     result.duration_ms = started.elapsed().as_millis() as u64;
     progress.say(format!(
@@ -184,6 +179,92 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
         started.elapsed().as_secs_f64()
     ));
     result
+}
+
+/// Turns one play into the result (or into a set-aside play); returns whether the
+/// behaviour is to be played again.
+fn conclude(
+    target: &Target,
+    behaviour: &Behaviour,
+    attempt: u32,
+    played: anyhow::Result<(Observation, Option<Fault>)>,
+    result: &mut CheckResult,
+    progress: &Progress,
+) -> bool {
+    let (obs, fault) = match played {
+        Ok(played) => played,
+        Err(e) => {
+            result.error = Some(format!("{e:#}"));
+            return false;
+        }
+    };
+    if let Some(fault) = fault {
+        // The cluster (or the image supply) failed under the play: what the pods
+        // show says nothing about sidecars, so no judge is asked.
+        progress.warn(format!("{}: {}: stopped: {fault}", target.name, behaviour.id));
+        result.observation = save_observation(target, behaviour, &obs, None).ok();
+        result.error = Some(fault.to_string());
+        result.evidence = std::iter::once(format!("the play was stopped and not judged: {fault}"))
+            .chain(unsatisfied_waits(&obs))
+            .chain(stuck_containers(&obs))
+            .collect();
+        result.fault = Some(fault);
+        return false;
+    }
+    let judgement = (behaviour.judge)(&obs);
+    let verdict = CheckResult::verdict_of(result.expected, judgement.outcome);
+    let failures = runtime_start_failures(&obs);
+    let last = attempt == MAX_ATTEMPTS
+        || !inconclusive(verdict, &failures)
+        || !concerns_failed_start(&obs, &judgement.evidence);
+    let saved = match save_observation(target, behaviour, &obs, (!last).then_some(attempt)) {
+        Ok(rel) => Some(rel),
+        Err(e) => {
+            progress.warn(format!("could not save the observation of {}: {e}", behaviour.id));
+            None
+        }
+    };
+    if !last {
+        progress.warn(format!(
+            "{}: {}: observed {} while the container runtime failed to start a container the failed checks are about; playing it again in a new namespace ({})",
+            target.name,
+            behaviour.id,
+            judgement.outcome,
+            failures.join("; ")
+        ));
+        result.retried.push(RetriedAttempt {
+            attempt,
+            observed: judgement.outcome,
+            runtime_failures: failures,
+            evidence: judgement.evidence,
+            observation: saved,
+        });
+        return true;
+    }
+    result.observed = Some(judgement.outcome);
+    result.verdict = verdict;
+    result.page_findings = judgement.page_findings;
+    // A wait that ran out is part of the story: say which, and after how long. So
+    // is a container the runtime failed to start, even when the kubelet's retry
+    // let the behaviour hold.
+    result.evidence = unsatisfied_waits(&obs)
+        .chain(failures)
+        .chain(stuck_containers(&obs))
+        .chain(judgement.evidence)
+        .collect();
+    result.observation = saved;
+    false
+}
+
+/// Every wait that ran out, and after how long.
+fn unsatisfied_waits(obs: &Observation) -> impl Iterator<Item = String> + '_ {
+    obs.waits.iter().filter(|w| !w.satisfied).map(|w| {
+        format!(
+            "timed out after {:.0} s waiting for {}",
+            w.after_ms as f64 / 1000.0,
+            w.what
+        )
+    })
 }
 
 /// After a wait that ran out: every container still waiting for a reason other than
@@ -230,26 +311,108 @@ fn save_observation(
         .to_string())
 }
 
+/// How long a play that failed may wait for the fault watch to name a cause: a play
+/// whose requests were refused usually fails a moment before the watch sees why.
+const FAULT_GRACE: Duration = Duration::from_secs(10);
+
+/// Bound on requests made after a fault (clean-up), which may never be answered.
+const AFTER_FAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Creates the behaviour's namespace, plays the scenario, and deletes the namespace.
-async fn observe(target: &Target, behaviour: &Behaviour, progress: &Progress) -> anyhow::Result<Observation> {
-    let namespace = format!("sc-{}-{}", behaviour.id, short_random());
-    create_namespace(&target.client, &namespace).await?;
-    let pods: Api<Pod> = Api::namespaced(target.client.clone(), &namespace);
+/// Returns the observation and, when the cluster or its image supply failed under the
+/// play, the fault (the play is stopped as soon as it is seen).
+async fn observe(
+    target: &Target,
+    behaviour: &Behaviour,
+    namespace: &str,
+    progress: &Progress,
+) -> anyhow::Result<(Observation, Option<Fault>)> {
+    if let Err(e) = create_namespace(&target.client, namespace).await {
+        return match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
+            Ok(fault) => Err(anyhow::anyhow!("{fault}; creating the namespace failed: {e:#}")),
+            Err(_) => Err(e),
+        };
+    }
+    let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
     let recorder = LiveRecorder::start(pods.clone());
     let mut obs = Observation {
         behaviour: behaviour.id.into(),
-        namespace: namespace.clone(),
+        namespace: namespace.to_string(),
         ..Default::default()
     };
-    let played = play(target, behaviour, &namespace, &recorder, &mut obs, progress).await;
+    let fault_seen = async {
+        tokio::select! {
+            f = target.faults.next() => f,
+            f = pull_failure(&recorder) => f,
+        }
+    };
+    let played = tokio::select! {
+        r = play(target, behaviour, namespace, &recorder, &mut obs, progress) => r,
+        f = fault_seen => Err(Stopped(f).into()),
+    };
+    let played: anyhow::Result<Option<Fault>> = match played {
+        // A play that ended while the cluster was failing is no evidence either.
+        Ok(()) => Ok(target
+            .faults
+            .current()
+            .or_else(|| image_pull_failure(&recorder.snapshot()))),
+        Err(e) => match e.downcast::<Stopped>() {
+            Ok(Stopped(f)) => Ok(Some(f)),
+            Err(e) => match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
+                Ok(mut f) => {
+                    f.detail = format!("{}; the play itself failed with: {e:#}", f.detail);
+                    Ok(Some(f))
+                }
+                Err(_) => Err(e),
+            },
+        },
+    };
     let final_state = recorder.stop();
     obs.timeline = final_state.timeline().clone();
     obs.pods = final_state.pods().values().cloned().collect();
-    // Deleting a namespace waits for its pods' grace periods; nothing waits for it.
+    if let (Ok(Some(_)), Scenario::ApplyWithNodeResources { resources, .. }) = (&played, behaviour.scenario) {
+        // The play was stopped before it could take its node resources away.
+        let _ = tokio::time::timeout(AFTER_FAULT_TIMEOUT, advertise(&target.client, resources, false)).await;
+    }
+    Ok((obs, played?))
+}
+
+/// Deletes a play's namespace. Deleting waits for its pods' grace periods; nothing
+/// waits for that here (a `--kubeconfig` run waits for all of its namespaces at the end).
+async fn delete_namespace(target: &Target, namespace: &str) {
     let namespaces: Api<Namespace> = Api::all(target.client.clone());
-    let _ = namespaces.delete(&namespace, &DeleteParams::background()).await;
-    played?;
-    Ok(obs)
+    let _ = tokio::time::timeout(
+        AFTER_FAULT_TIMEOUT,
+        namespaces.delete(namespace, &DeleteParams::background()),
+    )
+    .await;
+}
+
+/// A play stopped by a fault (carried through `anyhow` out of the select).
+#[derive(Debug)]
+struct Stopped(Fault);
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "stopped: {}", self.0)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+/// Resolves once a container of the play's pods waits for an image that cannot be pulled.
+async fn pull_failure(recorder: &LiveRecorder) -> Fault {
+    // As long as a play can last; the play's own waits end it long before.
+    let forever = Duration::from_secs(24 * 3600);
+    let _ = recorder
+        .wait_for("an image that cannot be pulled", forever, |rec| {
+            image_pull_failure(rec).is_some()
+        })
+        .await;
+    match image_pull_failure(&recorder.snapshot()) {
+        Some(f) => f,
+        None => futures::future::pending().await,
+    }
 }
 
 async fn play(
@@ -603,11 +766,13 @@ fn wait_record<T>(what: &str, wait: &Result<Duration, T>, window: Duration) -> W
             what: what.into(),
             satisfied: true,
             after_ms: d.as_millis() as u64,
+            ended_at: Some(jiff::Timestamp::now()),
         },
         Err(_) => WaitRecord {
             what: what.into(),
             satisfied: false,
             after_ms: window.as_millis() as u64,
+            ended_at: Some(jiff::Timestamp::now()),
         },
     }
 }
@@ -680,6 +845,7 @@ async fn wait_for_jobs(target: &Target, namespace: &str, recorder: &LiveRecorder
             what: format!("Job {} Complete or Failed", job.name),
             satisfied,
             after_ms: started.elapsed().as_millis() as u64,
+            ended_at: Some(jiff::Timestamp::now()),
         });
     }
 }
@@ -772,8 +938,10 @@ pub fn short_random() -> String {
 static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
 
 /// The results for every behaviour on a cluster that could not be created.
-/// `observed` is `cluster-refused` only when the node's own log blames the gate;
-/// any other creation failure is an error of the run, not a finding.
+/// `observed` is `cluster-refused` only when the node's own log refuses the gate in the
+/// words the gate table expects of this version and setting
+/// ([`crate::gate::refusal_words`]); any other creation failure is an error of the run,
+/// not a finding.
 pub fn refused_results(
     behaviours: &[&Behaviour],
     cluster: &str,
@@ -781,10 +949,8 @@ pub fn refused_results(
     gate: crate::gate::GateSetting,
     failure: &crate::cluster::CreateFailure,
 ) -> Vec<CheckResult> {
-    let blames_gate = failure
-        .gate_lines
-        .iter()
-        .any(|l| l.contains(crate::gate::GATE_NAME));
+    let blames_gate = crate::gate::refusal_words(version, gate)
+        .is_some_and(|words| failure.gate_lines.iter().any(|l| l.contains(&words)));
     let effect = effect(version, gate);
     behaviours
         .iter()
@@ -820,14 +986,139 @@ pub fn refused_results(
                 observation: None,
                 error: (!blames_gate).then(|| failure.error.to_string()),
                 retried: vec![],
+                fault: None,
+                page_findings: vec![],
+                diagnostics: None,
             }
         })
         .collect()
 }
 
+/// The `gate-probe` result of a `--kubeconfig` cluster: whether its API server keeps
+/// an init container's `restartPolicy: Always` as its version and the stated gate say.
+/// A contradiction fails here, on its own line, and changes no other expectation.
+pub fn probe_result(cluster: &crate::cluster::Cluster, probe: &crate::gate::GateProbe) -> CheckResult {
+    use crate::behaviour::{Outcome, Subject};
+    let effect = effect(cluster.version, cluster.gate);
+    let expected = if effect == GateEffect::Enabled {
+        Outcome::Holds
+    } else {
+        Outcome::SidecarIgnored
+    };
+    let observed = if probe.sidecars_enabled {
+        Outcome::Holds
+    } else {
+        Outcome::SidecarIgnored
+    };
+    let verdict = CheckResult::verdict_of(expected, observed);
+    let mut evidence = vec![
+        probe.detail.clone(),
+        format!(
+            "Kubernetes {} with gate {} {} sidecars (the gate table)",
+            cluster.version,
+            cluster.gate,
+            if expected == Outcome::Holds {
+                "enables"
+            } else {
+                "disables"
+            }
+        ),
+    ];
+    if verdict != Verdict::Pass {
+        evidence.push(format!(
+            "NOT: sidecars {} on a cluster whose version and gate {} them: something between the client and storage (an admission webhook, a patched API server) changes init containers; every behaviour is still judged against the version's expectation",
+            if probe.sidecars_enabled { "kept" } else { "stripped" },
+            if expected == Outcome::Holds { "enable" } else { "disable" }
+        ));
+    }
+    CheckResult {
+        behaviour: "gate-probe".into(),
+        title: "The API server keeps or drops an init container's restartPolicy: Always as the version and gate say".into(),
+        subject: Subject::Runtime,
+        section: "the gate table".into(),
+        claims: vec![],
+        cluster: cluster.name.clone(),
+        kubernetes_version: cluster.version.to_string(),
+        sidecar_gate: cluster.gate,
+        expected,
+        observed: Some(observed),
+        verdict,
+        evidence,
+        duration_ms: 0,
+        observation: None,
+        error: None,
+        retried: vec![],
+        fault: None,
+        page_findings: vec![],
+        diagnostics: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_probe_that_contradicts_the_version_fails_on_its_own_line() {
+        let cluster = crate::cluster::Cluster::known(
+            "kubeconfig-1-32-2",
+            std::path::Path::new("/nonexistent"),
+            "1.32.2".parse().unwrap(),
+            crate::gate::GateSetting::Default,
+        );
+        let stripped = crate::gate::GateProbe {
+            sidecars_enabled: false,
+            detail: "a dry-run pod came back with the init container's restartPolicy dropped".into(),
+        };
+        let r = probe_result(&cluster, &stripped);
+        assert_eq!(r.verdict, Verdict::Fail, "{:#?}", r.evidence);
+        assert!(
+            r.evidence.iter().any(|e| e.contains("stripped")),
+            "{:#?}",
+            r.evidence
+        );
+        // The cluster's gate is what the user stated, not what the probe showed.
+        assert_eq!(r.sidecar_gate, crate::gate::GateSetting::Default);
+        let kept = crate::gate::GateProbe {
+            sidecars_enabled: true,
+            detail: "kept".into(),
+        };
+        assert_eq!(probe_result(&cluster, &kept).verdict, Verdict::Pass);
+    }
+
+    #[test]
+    fn a_play_is_played_again_only_for_checks_about_the_container_the_runtime_failed() {
+        let pod: Pod = serde_json::from_value(json!({
+            "metadata": {"name": "p", "uid": "u"},
+            "spec": {"initContainers": [{"name": "sidecar", "image": "i", "restartPolicy": "Always"}],
+                     "containers": [{"name": "app", "image": "i"}]},
+            "status": {"phase": "Pending", "initContainerStatuses": [
+                {"name": "sidecar", "image": "i", "imageID": "", "ready": false, "restartCount": 0,
+                 "state": {"terminated": {"exitCode": 128, "reason": "StartError", "message": "unable to freeze"}}}
+            ]}
+        }))
+        .unwrap();
+        let mut rec = Recorder::default();
+        rec.observe(&pod, jiff::Timestamp::now());
+        let obs = Observation {
+            timeline: rec.timeline().clone(),
+            ..Default::default()
+        };
+        let about_sidecar = vec!["NOT: sidecar started before app".to_string()];
+        assert!(concerns_failed_start(&obs, &about_sidecar));
+        // A failed check about another container stands, runtime fault or not.
+        let about_app = vec![
+            "NOT: sidecar started before app".to_string(),
+            "NOT: app kept its container".to_string(),
+        ];
+        assert!(!concerns_failed_start(&obs, &about_app));
+        // A name inside another word does not count.
+        assert!(!concerns_failed_start(
+            &obs,
+            &["NOT: the sidecars-b file".to_string()]
+        ));
+        assert!(!concerns_failed_start(&obs, &[]));
+    }
 
     #[test]
     fn a_wait_that_ran_out_names_the_containers_still_waiting_and_why() {
@@ -853,6 +1144,7 @@ mod tests {
             what: "pods settled".into(),
             satisfied: false,
             after_ms: 120_000,
+            ended_at: None,
         });
         assert_eq!(
             stuck_containers(&obs),

@@ -97,6 +97,9 @@ pub struct WaitRecord {
     pub what: String,
     pub satisfied: bool,
     pub after_ms: u64,
+    /// When the wait ended (host clock); absent in recordings made before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<jiff::Timestamp>,
 }
 
 /// An object the API server refused.

@@ -140,7 +140,14 @@ fn watched_until(obs: &Observation) -> Option<(Timestamp, String)> {
         }),
         _ => None,
     };
-    [last_event, waited].into_iter().flatten().max_by_key(|(t, _)| *t)
+    // Recordings since the runner kept it say when the settle wait ended, exactly.
+    let ended = settle
+        .and_then(|w| w.ended_at)
+        .map(|t| (t, format!("the end of the settle wait, at {t}")));
+    [last_event, waited, ended]
+        .into_iter()
+        .flatten()
+        .max_by_key(|(t, _)| *t)
 }
 
 /// Settled when the replicas have been Ready for [`WATCH_AFTER_READY`] (and a margin),
