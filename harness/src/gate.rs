@@ -133,6 +133,21 @@ pub fn effect(version: KubeVersion, setting: GateSetting) -> GateEffect {
     }
 }
 
+/// The words with which a component refuses `setting` on `version`, as kubelet logs
+/// them (`k8s.io/component-base/featuregate`): only a creation failure whose node log
+/// has this line is the gate's doing; any other failure is a fault of the run.
+pub fn refusal_words(version: KubeVersion, setting: GateSetting) -> Option<String> {
+    match (GateStage::of(version), setting) {
+        (GateStage::Removed, GateSetting::On | GateSetting::Off) => {
+            Some(format!("unrecognized feature gate: {GATE_NAME}"))
+        }
+        (GateStage::GaLocked, GateSetting::Off) => Some(format!(
+            "cannot set feature gate {GATE_NAME} to false, feature is locked to true"
+        )),
+        _ => None,
+    }
+}
+
 /// What a server-side dry run shows of a cluster's API server: whether it keeps
 /// `restartPolicy: Always` on an init container (sidecars enabled) or drops it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

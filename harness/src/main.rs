@@ -95,6 +95,13 @@ enum ReportCmd {
         #[arg(long, value_enum, default_value_t = DiffFormat::Text)]
         format: DiffFormat,
     },
+    /// Write the reports of a run that ended without them (killed, machine stopped)
+    /// from its journal, results.jsonl: every result it had reached. Exit status as
+    /// for `run`.
+    Rebuild {
+        /// The run's directory, e.g. runs/20261204-101500-a1b2.
+        run_dir: PathBuf,
+    },
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug)]
@@ -267,6 +274,15 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
         Cmd::Judge { observation, expect } => judge(&observation, &expect),
         Cmd::Clusters(c) => clusters(c, progress).await,
         Cmd::Report(ReportCmd::Render { report, format }) => render_report(&report, format),
+        Cmd::Report(ReportCmd::Rebuild { run_dir }) => {
+            let report = sidecar_conformance::report::journal::rebuild(&run_dir)?;
+            let paths = report.write_all(&run_dir)?;
+            print!("{}", report.summary_text());
+            for path in paths {
+                println!("report: {}", path.display());
+            }
+            Ok(ExitCode::from(report.exit_status()))
+        }
         Cmd::LintPage { observation, format } => lint_page(observation.as_deref(), format),
         Cmd::Report(ReportCmd::Diff {
             before,
@@ -437,11 +453,7 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
     for path in paths {
         println!("report: {}", path.display());
     }
-    Ok(if report.all_passed() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(ExitCode::from(report.exit_status()))
 }
 
 fn judge(observation: &std::path::Path, expect: &str) -> anyhow::Result<ExitCode> {
@@ -461,6 +473,9 @@ fn judge(observation: &std::path::Path, expect: &str) -> anyhow::Result<ExitCode
     );
     for e in &j.evidence {
         println!("  - {e}");
+    }
+    for f in &j.page_findings {
+        println!("  the page is wrong here: {f}");
     }
     Ok(if verdict == Verdict::Pass {
         ExitCode::SUCCESS

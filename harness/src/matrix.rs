@@ -15,6 +15,7 @@ use crate::cluster::{Cluster, CreateFailure, KindProvider, Origin};
 use crate::gate::{GateSetting, effect};
 use crate::progress::{Progress, human};
 use crate::registry::LocalRegistry;
+use crate::report::journal::{Entry, Journal};
 use crate::report::{CheckResult, ClusterReport, Report};
 use crate::runner::{self, Target};
 use crate::supply::{NodeImage, StandIn, Supply};
@@ -161,6 +162,18 @@ pub async fn remove_leftovers(kind: &Path, cache: &Path, progress: &Progress) {
     let _ = tokio::task::spawn_blocking(move || {
         for name in crate::cluster::kind::leftovers(&cache) {
             progress.say(format!("removing leftover cluster {name} of an earlier run"));
+            // Its kubeconfig sits in `<run dir>/clusters/<name>/`: a run that was killed
+            // left its journal there, and its report can still be written.
+            if let Some(run_dir) = crate::cluster::kind::read_record(&cache, &name)
+                .and_then(|r| r.kubeconfig.ancestors().nth(3).map(Path::to_path_buf))
+                .filter(|d| d.join(crate::report::journal::JOURNAL_FILE).is_file())
+                && !run_dir.join("report.json").is_file()
+            {
+                progress.say(format!(
+                    "the run that left it ended without a report; its results so far: sidecar-conformance report rebuild {}",
+                    run_dir.display()
+                ));
+            }
             if let Err(e) = crate::cluster::kind::delete(&kind, &name)
                 && !crate::cluster::kind::force_remove_nodes(&name)
             {
@@ -193,8 +206,19 @@ pub async fn bring_up(
 ) -> anyhow::Result<BroughtUp> {
     match request {
         ClusterRequest::Kubeconfig { path, gate } => {
-            let mut cluster = Cluster::from_kubeconfig(path, gate.unwrap_or(GateSetting::Default)).await?;
-            let gate_probe = probe_gate(&mut cluster, *gate, progress).await;
+            // The expectation comes from the server's version and what the user states,
+            // never from what the cluster does: the probe below is evidence, judged
+            // against it (see `runner::probe_result`).
+            let gate = gate.unwrap_or(GateSetting::Default);
+            let cluster = Cluster::from_kubeconfig(path, gate).await?;
+            if let crate::gate::GateEffect::ClusterRefused { why } = effect(cluster.version, gate) {
+                anyhow::bail!(
+                    "--gate {gate} cannot describe a running Kubernetes {} cluster ({}): {why}",
+                    cluster.version,
+                    path.display()
+                );
+            }
+            let gate_probe = probe_gate(&cluster, progress).await;
             let report = ClusterReport {
                 name: cluster.name.clone(),
                 kubernetes_version: cluster.version.to_string(),
@@ -319,15 +343,12 @@ pub async fn bring_up(
     }
 }
 
-/// Probes a `--kubeconfig` cluster's API server for sidecar support and sets the
-/// cluster's gate setting from it, unless the user named one that agrees. A user's
-/// setting that the cluster contradicts is overridden, with a warning: checking a
-/// cluster against a gate it does not have would only produce false failures.
-async fn probe_gate(
-    cluster: &mut Cluster,
-    given: Option<GateSetting>,
-    progress: &Progress,
-) -> Option<crate::gate::GateProbe> {
+/// Probes a `--kubeconfig` cluster's API server for sidecar support. The probe changes
+/// no expectation: when it contradicts what the version and the stated gate say, that
+/// is a failing result of its own (`gate-probe`), and the behaviours are still judged
+/// against the expectation (an admission webhook that strips `restartPolicy` must not
+/// turn a broken 1.32 cluster into a green gate-off one).
+async fn probe_gate(cluster: &Cluster, progress: &Progress) -> Option<crate::gate::GateProbe> {
     let client = match cluster.client().await {
         Ok(c) => c,
         Err(e) => {
@@ -337,33 +358,27 @@ async fn probe_gate(
     };
     match crate::gate::probe(&client, "default").await {
         Ok(p) => {
-            let probed = crate::gate::setting_for(cluster.version, &p);
-            let enabled = |g: GateSetting| effect(cluster.version, g) == crate::gate::GateEffect::Enabled;
-            match given {
-                Some(g) if enabled(g) != p.sidecars_enabled => {
-                    progress.warn(format!(
-                        "{}: --gate {g} does not match the cluster ({}); checking it as gate {probed}",
-                        cluster.name, p.detail
-                    ));
-                    cluster.gate = probed;
-                }
-                Some(_) => {}
-                None => cluster.gate = probed,
-            }
-            progress.say(format!(
-                "{}: sidecars {} ({}): gate {}",
+            let expected = effect(cluster.version, cluster.gate) == crate::gate::GateEffect::Enabled;
+            let say = format!(
+                "{}: sidecars {} ({}); Kubernetes {} with gate {} {} them",
                 cluster.name,
                 if p.sidecars_enabled { "enabled" } else { "disabled" },
                 p.detail,
-                cluster.gate
-            ));
+                cluster.version,
+                cluster.gate,
+                if expected { "enables" } else { "disables" }
+            );
+            if expected == p.sidecars_enabled {
+                progress.say(say);
+            } else {
+                progress.warn(format!(
+                    "{say}: the cluster contradicts its version (see gate-probe)"
+                ));
+            }
             Some(p)
         }
         Err(e) => {
-            progress.warn(format!(
-                "{}: could not probe the gate ({e}); taking it as {}",
-                cluster.name, cluster.gate
-            ));
+            progress.warn(format!("{}: could not probe the gate: {e}", cluster.name));
             None
         }
     }
@@ -381,11 +396,13 @@ async fn healthy(cluster: &Cluster) -> Result<crate::cluster::Health, crate::err
         .map_err(|e| crate::error::ClusterError::Other(format!("{}: {e}", cluster.name)))
 }
 
-/// Runs `behaviours` on a cluster (concurrently: each has its own namespace).
+/// Runs `behaviours` on a cluster (concurrently: each has its own namespace); each
+/// result goes into the run's journal as soon as it is reached.
 pub async fn check_cluster(
     cluster: &Cluster,
     behaviours: &[&'static Behaviour],
     run_dir: &Path,
+    journal: &Journal,
     progress: &Progress,
 ) -> anyhow::Result<Vec<CheckResult>> {
     let client = cluster.client().await?;
@@ -394,9 +411,23 @@ pub async fn check_cluster(
     let checks = behaviours.iter().map(|b| {
         let target = target.clone();
         let progress = progress.clone();
-        async move { runner::check(&target, b, &progress).await }
+        async move {
+            let result = runner::check(&target, b, &progress).await;
+            record(journal, &result, &progress);
+            result
+        }
     });
     Ok(futures::future::join_all(checks).await)
+}
+
+/// Appends a result to the journal; a journal that cannot be written is said, not fatal.
+fn record(journal: &Journal, result: &CheckResult, progress: &Progress) {
+    let entry = Entry::Result {
+        result: Box::new(result.clone()),
+    };
+    if let Err(e) = journal.append(&entry) {
+        progress.warn(format!("could not append to {}: {e}", journal.path().display()));
+    }
 }
 
 /// A whole run: prepare, then each cluster (up to `parallel` at once) is brought up,
@@ -404,16 +435,35 @@ pub async fn check_cluster(
 pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report> {
     let started_at = jiff::Timestamp::now();
     std::fs::create_dir_all(&opts.run_dir)?;
+    let journal = Journal::open(&opts.run_dir)?;
+    journal.append(&Entry::Started {
+        run_id: opts.run_id.clone(),
+        started_at,
+    })?;
     let prepared = prepare(&opts, progress).await?;
+    journal.append(&Entry::StandIns {
+        stand_ins: prepared.stand_ins(),
+    })?;
     let results = futures::stream::iter(opts.clusters.iter())
         .map(|request| {
-            let (prepared, opts) = (&prepared, &opts);
+            let (prepared, opts, journal) = (&prepared, &opts, &journal);
             async move {
                 let up = bring_up(request, prepared, opts, progress).await?;
+                journal.append(&Entry::Cluster {
+                    cluster: Box::new(up.report.clone()),
+                })?;
                 let results = match up.cluster {
                     Ok(cluster) => {
-                        let results =
-                            check_cluster(&cluster, &opts.behaviours, &opts.run_dir, progress).await;
+                        let mut results =
+                            check_cluster(&cluster, &opts.behaviours, &opts.run_dir, journal, progress).await;
+                        if let (Ok(results), Some(probe)) = (&mut results, &up.report.gate_probe) {
+                            let probed = runner::probe_result(&cluster, probe);
+                            record(journal, &probed, progress);
+                            results.insert(0, probed);
+                        }
+                        if cluster.origin == Origin::Kubeconfig {
+                            wait_namespaces_gone(&cluster, progress).await;
+                        }
                         let name = cluster.name.clone();
                         if cluster.origin == Origin::KindCreated && !opts.keep {
                             progress.say(format!("{name}: deleting"));
@@ -421,13 +471,19 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
                         tokio::task::spawn_blocking(move || cluster.delete()).await??;
                         results?
                     }
-                    Err(failure) => runner::refused_results(
-                        &opts.behaviours,
-                        &up.report.name,
-                        version_of(request, &up.report),
-                        gate_of(request),
-                        &failure,
-                    ),
+                    Err(failure) => {
+                        let results = runner::refused_results(
+                            &opts.behaviours,
+                            &up.report.name,
+                            version_of(request, &up.report),
+                            gate_of(request),
+                            &failure,
+                        );
+                        for r in &results {
+                            record(journal, r, progress);
+                        }
+                        results
+                    }
                 };
                 anyhow::Ok((up.report, results))
             }
@@ -450,6 +506,48 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
         clusters,
         all_results,
     ))
+}
+
+/// How long a `--kubeconfig` run waits at its end for its namespaces to be deleted
+/// (the page's pods ignore SIGTERM and take their 30 s grace period).
+pub const NAMESPACES_GONE_DEADLINE: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Waits, watching, until no namespace this harness labelled is left on a cluster it
+/// does not own, and says so when some are still there at the deadline.
+async fn wait_namespaces_gone(cluster: &Cluster, progress: &Progress) {
+    use k8s_openapi::api::core::v1::Namespace;
+    let Ok(client) = cluster.client().await else {
+        return;
+    };
+    let label = format!("{}={}", runner::MANAGED_BY.0, runner::MANAGED_BY.1);
+    let api: kube::Api<Namespace> = kube::Api::all(client);
+    let config = kube::runtime::watcher::Config::default().labels(&label);
+    progress.say(format!(
+        "{}: waiting for the run's namespaces to be deleted",
+        cluster.name
+    ));
+    let names = |ns: &[Namespace]| {
+        ns.iter()
+            .filter_map(|n| n.metadata.name.clone())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match crate::observe::wait_for_set(
+        api,
+        config,
+        "the run's namespaces deleted",
+        NAMESPACES_GONE_DEADLINE,
+        |ns: &[Namespace]| ns.is_empty(),
+        names,
+    )
+    .await
+    {
+        Ok(d) => progress.say(format!("{}: namespaces deleted after {}", cluster.name, human(d))),
+        Err(e) => progress.warn(format!(
+            "{}: {e}: they are still terminating; `kubectl get ns -l {label}` shows them",
+            cluster.name
+        )),
+    }
 }
 
 fn version_of(request: &ClusterRequest, report: &ClusterReport) -> KubeVersion {

@@ -66,11 +66,10 @@ pub async fn probe_on_cluster(version: &str, gate: GateSetting) -> anyhow::Resul
     let kube_version: KubeVersion = version.parse()?;
     let expected = gate::effect(kube_version, gate);
     if let Some(failure) = entry.failure() {
-        println!("{version}:{gate} did not come up: {}", failure.error);
-        return match expected {
-            GateEffect::ClusterRefused { .. } => Ok(()),
-            _ => bail!("{version}:{gate} did not come up, though the gate table says it can"),
-        };
+        bail!(
+            "{version}:{gate} did not come up ({}), though the gate table says {expected:?}",
+            failure.error
+        );
     }
     let client = entry.cluster()?.client().await?;
     let probe = gate::probe(&client, "default").await?;
@@ -91,6 +90,50 @@ pub async fn probe_on_cluster(version: &str, gate: GateSetting) -> anyhow::Resul
         } else {
             "disabled"
         }
+    );
+    Ok(())
+}
+
+/// A cluster the gate table says must refuse its gate setting: it must have failed to
+/// come up, for that reason (the kubelet's own words, [`gate::refusal_words`]), and
+/// every behaviour's result on it is then `cluster-refused`, saved for the report. One
+/// test, not one per behaviour: a cluster that never came up ran none of them.
+///
+/// [`gate::refusal_words`]: sidecar_conformance::gate::refusal_words
+pub fn refused_on_cluster(version: &str, gate: GateSetting) -> anyhow::Result<()> {
+    use sidecar_conformance::gate::{self, GateEffect};
+    let file = ClustersFile::from_env()?;
+    let entry = file
+        .find(version, gate)
+        .with_context(|| format!("no cluster {version}:{gate} in the setup script's list"))?;
+    let kube_version: KubeVersion = version.parse()?;
+    let GateEffect::ClusterRefused { why } = gate::effect(kube_version, gate) else {
+        bail!("the gate table does not expect {version}:{gate} to be refused");
+    };
+    let Some(failure) = entry.failure() else {
+        bail!("{version}:{gate} came up, though the gate table says: {why}");
+    };
+    let words = gate::refusal_words(kube_version, gate).context("refusal words")?;
+    anyhow::ensure!(
+        failure.gate_lines.iter().any(|l| l.contains(&words)),
+        "{version}:{gate} did not come up, but not because of the gate: no kubelet line says {words:?}; the failure: {}; kubelet lines: {:?}",
+        failure.error,
+        failure.gate_lines
+    );
+    let all: Vec<&behaviour::Behaviour> = behaviour::catalogue().iter().collect();
+    let results = runner::refused_results(&all, &entry.report.name, kube_version, gate, &failure);
+    for r in &results {
+        keeper::save_result(&file.run_dir, r)?;
+        anyhow::ensure!(
+            r.verdict == Verdict::Pass,
+            "{} on a refused cluster: {:?}",
+            r.behaviour,
+            r.verdict
+        );
+    }
+    println!(
+        "{version}:{gate} was refused as the gate table says ({why}); {} behaviours recorded as cluster-refused",
+        results.len()
     );
     Ok(())
 }

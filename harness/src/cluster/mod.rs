@@ -330,6 +330,14 @@ impl KindProvider {
             &dir.join("kind-create.log"),
         ) {
             let gate_lines = kubelet_gate_lines(&spec.name);
+            // The retained node's logs (journal, containers, kubelet) for whoever reads
+            // why it did not come up, before it goes.
+            let _ = std::process::Command::new(&self.kind)
+                .args(["export", "logs"])
+                .arg(dir.join("kind-logs"))
+                .args(["--name", &spec.name])
+                .stdin(std::process::Stdio::null())
+                .output();
             drop(guard);
             let _ = std::fs::remove_file(kind::record_path(&self.cache, &spec.name));
             return Err(fail(error, gate_lines));

@@ -49,14 +49,26 @@ pub struct Side {
     pub verdict: Verdict,
     /// The evidence lines that failed (`NOT: ...`), or the error.
     pub failed_evidence: Vec<String>,
+    /// The second question: whether this result confirmed the page or showed it wrong.
+    #[serde(default = "not_shown")]
+    pub page: super::PageStatus,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_findings: Vec<String>,
+}
+
+fn not_shown() -> super::PageStatus {
+    super::PageStatus::NotShown
 }
 
 /// What happened to a result between the two runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Change {
-    /// Passed before, fails or errors now.
+    /// Passed before, fails now: the cluster deviates where it did not.
     Regressed,
+    /// Passed before, could not be checked now (an `error`: the cluster, its runtime or
+    /// its image supply failed). Not a regression, but no proof of its absence either.
+    Unchecked,
     /// In the first report, not in the second.
     Missing,
     /// Did not pass before, passes now.
@@ -75,7 +87,7 @@ pub enum Change {
 impl Change {
     /// Whether this change fails the diff.
     pub fn fails(self) -> bool {
-        matches!(self, Change::Regressed | Change::Missing)
+        matches!(self, Change::Regressed | Change::Unchecked | Change::Missing)
     }
 }
 
@@ -132,6 +144,7 @@ pub fn diff(before: &Report, after: &Report, by: MatchBy) -> Result<ReportDiff, 
         .map(|(b, a)| {
             let change = match (b, a) {
                 (Some(b), Some(a)) => match (b.verdict == Verdict::Pass, a.verdict == Verdict::Pass) {
+                    (true, false) if a.verdict == Verdict::Error => Change::Unchecked,
                     (true, false) => Change::Regressed,
                     (false, true) => Change::Fixed,
                     (false, false) => Change::StillFailing,
@@ -209,12 +222,15 @@ fn side(r: &CheckResult) -> Side {
             .map(|e| format!("error: {e}"))
             .chain(r.evidence.iter().filter(|e| e.starts_with("NOT:")).cloned())
             .collect(),
+        page: r.page_status(),
+        page_findings: r.page_findings.clone(),
     }
 }
 
 fn change_word(c: Change) -> &'static str {
     match c {
         Change::Regressed => "regressed",
+        Change::Unchecked => "unchecked",
         Change::Missing => "missing",
         Change::Fixed => "fixed",
         Change::StillFailing => "still-failing",
@@ -228,7 +244,7 @@ fn describe(s: Option<&Side>) -> String {
     match s {
         None => "-".into(),
         Some(s) => format!(
-            "{} {}: {} ({}, expected {})",
+            "{} {}: {} ({}, expected {}{})",
             s.kubernetes_version,
             s.sidecar_gate,
             s.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
@@ -237,7 +253,11 @@ fn describe(s: Option<&Side>) -> String {
                 Verdict::Fail => "fail",
                 Verdict::Error => "error",
             },
-            s.expected
+            s.expected,
+            match s.page {
+                super::PageStatus::Wrong => "; the page is wrong here",
+                _ => "",
+            }
         ),
     }
 }
@@ -274,7 +294,7 @@ pub fn render_text(d: &ReportDiff) -> String {
         out,
         "{}",
         if d.fails() {
-            "FAIL: a result regressed or is missing from the second run"
+            "FAIL: a result regressed, could not be checked (error) or is missing in the second run"
         } else {
             "OK: no regression"
         }
@@ -290,7 +310,7 @@ pub fn render_markdown(d: &ReportDiff) -> String {
         out,
         "**{}**\n",
         if d.fails() {
-            "FAIL: a result regressed or is missing from the second run"
+            "FAIL: a result regressed, could not be checked (error) or is missing in the second run"
         } else {
             "OK: no regression"
         }
@@ -369,6 +389,22 @@ mod tests {
         let back = diff(&after, &before, MatchBy::VersionAndGate).unwrap();
         assert_eq!(back.entries[0].change, Change::Fixed);
         assert!(!back.fails());
+    }
+
+    #[test]
+    fn a_pass_that_errors_after_is_unchecked_not_a_regression() {
+        let before = recorded();
+        let mut after = before.clone();
+        let r = &mut after.results[5];
+        r.observed = None;
+        r.verdict = Verdict::Error;
+        r.error = Some("kubelet lost: node x: its kubelet has not renewed its lease for 20 s".into());
+        let d = diff(&before, &after, MatchBy::VersionAndGate).unwrap();
+        assert_eq!(d.entries[0].change, Change::Unchecked);
+        assert!(!d.entries.iter().any(|e| e.change == Change::Regressed));
+        // Nothing proves the absence of a regression there: the diff still fails.
+        assert!(d.fails());
+        assert!(render_text(&d).contains("unchecked"));
     }
 
     #[test]

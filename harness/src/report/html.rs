@@ -44,11 +44,11 @@ pub fn render(report: &Report) -> String {
             }
         );
     }
-    out.push_str("</table>\n<h2>Results</h2>\n<table><tr><th>behaviour</th><th>cluster</th><th>expected</th><th>observed</th><th>verdict</th><th>time</th></tr>\n");
+    out.push_str("</table>\n<h2>Results</h2>\n<table><tr><th>behaviour</th><th>cluster</th><th>expected</th><th>observed</th><th>verdict</th><th>the page</th><th>time</th></tr>\n");
     for (i, r) in report.results.iter().enumerate() {
         let _ = writeln!(
             out,
-            "<tr class=\"{}\"><td><a href=\"#r{i}\"><code>{}</code></a></td><td>{} {}</td><td>{}</td><td>{}</td><td>{}</td><td>{:.1} s</td></tr>",
+            "<tr class=\"{}\"><td><a href=\"#r{i}\"><code>{}</code></a></td><td>{} {}</td><td>{}</td><td>{}</td><td>{}{}</td><td>{}</td><td>{:.1} s</td></tr>",
             class(r.verdict),
             esc(&r.behaviour),
             esc(&r.kubernetes_version),
@@ -56,10 +56,25 @@ pub fn render(report: &Report) -> String {
             r.expected,
             r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
             r.verdict.word(),
+            match (&r.error, r.retried.len()) {
+                (Some(e), _) => format!(": {}", esc(e)),
+                (None, 0) => String::new(),
+                (None, n) => format!(" (played {} times)", n + 1),
+            },
+            r.page_status().word(),
             r.duration_ms as f64 / 1000.0
         );
     }
-    out.push_str("</table>\n<h2>Evidence</h2>\n");
+    out.push_str("</table>\n");
+    let findings = report.page_findings();
+    if !findings.is_empty() {
+        out.push_str("<h2>Where the page is wrong</h2>\n<p>The clusters did what Kubernetes does; the page says otherwise here:</p>\n<ul>\n");
+        for (behaviour, f) in findings {
+            let _ = writeln!(out, "<li><code>{}</code>: {}</li>", esc(behaviour), esc(f));
+        }
+        out.push_str("</ul>\n");
+    }
+    out.push_str("<h2>Evidence</h2>\n");
     for (i, r) in report.results.iter().enumerate() {
         details(&mut out, i, r);
     }
@@ -111,6 +126,9 @@ fn details(out: &mut String, i: usize, r: &CheckResult) {
             esc(e)
         );
     }
+    for f in &r.page_findings {
+        let _ = writeln!(out, "<li class=\"page\">the page is wrong here: {}</li>", esc(f));
+    }
     out.push_str("</ul>\n");
     for a in &r.retried {
         let _ = writeln!(
@@ -122,7 +140,18 @@ fn details(out: &mut String, i: usize, r: &CheckResult) {
         );
     }
     if let Some(o) = &r.observation {
-        let _ = writeln!(out, "<p>Observation: <code>{}</code></p>", esc(o));
+        let _ = writeln!(
+            out,
+            "<p>Observation: <a href=\"{0}\"><code>{0}</code></a></p>",
+            esc(o)
+        );
+    }
+    if let Some(d) = &r.diagnostics {
+        let _ = writeln!(
+            out,
+            "<p>Diagnostics (events, logs, pods, node journal): <a href=\"{0}/\"><code>{0}/</code></a></p>",
+            esc(d)
+        );
     }
     out.push_str("</details>\n");
 }

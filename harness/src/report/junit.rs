@@ -115,6 +115,26 @@ fn testcase(out: &mut String, r: &CheckResult, version: &str, gate: &str) {
             );
         }
     }
+    // Plays set aside and played again, as Maven Surefire reports reruns (read by
+    // GitHub test reporters, Jenkins, GitLab): flaky when the last play passed, a rerun
+    // failure when it did not.
+    let element = if r.verdict == Verdict::Pass {
+        "flakyFailure"
+    } else {
+        "rerunFailure"
+    };
+    for a in &r.retried {
+        let _ = writeln!(
+            out,
+            "      <{element} message=\"{}\" type=\"{}\">{}</{element}>",
+            escape(&format!(
+                "play {} set aside: observed {} while the container runtime failed to start a container",
+                a.attempt, a.observed
+            )),
+            escape(&a.observed.to_string()),
+            escape_text(&a.runtime_failures.join("\n"))
+        );
+    }
     let _ = writeln!(out, "      <system-out>{}</system-out>", escape_text(&body));
     out.push_str("    </testcase>\n");
 }

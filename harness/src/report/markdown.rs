@@ -67,22 +67,38 @@ pub fn render(report: &Report) -> String {
     }
 
     out.push_str("## Results\n\n");
-    out.push_str("| behaviour | cluster | expected | observed | verdict | time |\n");
-    out.push_str("|---|---|---|---|---|---|\n");
+    out.push_str("| behaviour | cluster | expected | observed | verdict | the page | time |\n");
+    out.push_str("|---|---|---|---|---|---|---|\n");
     for r in &report.results {
+        let verdict = match (&r.error, r.retried.len()) {
+            (Some(e), _) => format!("{}: {}", r.verdict.word(), cell(e)),
+            (None, 0) => r.verdict.word().to_string(),
+            (None, n) => format!("{} (played {} times)", r.verdict.word(), n + 1),
+        };
         let _ = writeln!(
             out,
-            "| `{}` | {} {} | {} | {} | {} | {:.1} s |",
+            "| `{}` | {} {} | {} | {} | {} | {} | {:.1} s |",
             r.behaviour,
             r.kubernetes_version,
             r.sidecar_gate,
             r.expected,
             r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
-            r.verdict.word(),
+            verdict,
+            r.page_status().word(),
             r.duration_ms as f64 / 1000.0
         );
     }
     out.push('\n');
+
+    let findings = report.page_findings();
+    if !findings.is_empty() {
+        out.push_str("## Where the page is wrong\n\n");
+        out.push_str("The clusters did what Kubernetes does; the page says otherwise here:\n\n");
+        for (behaviour, f) in findings {
+            let _ = writeln!(out, "- `{behaviour}`: {}", bullet(f));
+        }
+        out.push('\n');
+    }
 
     out.push_str("## Evidence\n\n");
     for r in &report.results {
@@ -134,6 +150,12 @@ fn details(out: &mut String, r: &CheckResult) {
     if !r.evidence.is_empty() {
         out.push('\n');
     }
+    for f in &r.page_findings {
+        let _ = writeln!(out, "- the page is wrong here: {}", bullet(f));
+    }
+    if !r.page_findings.is_empty() {
+        out.push('\n');
+    }
     for a in &r.retried {
         let _ = writeln!(
             out,
@@ -145,6 +167,9 @@ fn details(out: &mut String, r: &CheckResult) {
     }
     if let Some(o) = &r.observation {
         let _ = writeln!(out, "Observation: `{o}`\n");
+    }
+    if let Some(d) = &r.diagnostics {
+        let _ = writeln!(out, "Diagnostics (events, logs, pods, node journal): `{d}/`\n");
     }
 }
 

@@ -5,6 +5,7 @@
 
 pub mod diff;
 pub mod html;
+pub mod journal;
 pub mod junit;
 pub mod markdown;
 
@@ -56,6 +57,18 @@ pub struct CheckResult {
     /// runtime failed to start a container (see [`crate::runner::MAX_ATTEMPTS`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub retried: Vec<RetriedAttempt>,
+    /// For an `error`: the fault of the cluster or of its image supply that stopped the
+    /// play (no judge was asked).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<crate::fault::Fault>,
+    /// The second question, apart from the verdict: where this result shows the page
+    /// itself wrong, with what Kubernetes does instead (see [`Report::page_status`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub page_findings: Vec<String>,
+    /// For a `fail` or an `error`: the directory (relative to the run directory) with
+    /// the namespace's events, container logs, pod objects and the node's journal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub diagnostics: Option<String>,
 }
 
 /// A play of a behaviour that was set aside, and why.
@@ -83,7 +96,40 @@ impl Verdict {
     }
 }
 
+/// The second question of a result: is the page right about what it checked?
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PageStatus {
+    /// The cluster did what the page says.
+    Confirmed,
+    /// The page is wrong here: see the result's `page_findings`.
+    Wrong,
+    /// This result does not show it either way (gate off, a failure, an error).
+    NotShown,
+}
+
+impl PageStatus {
+    pub fn word(self) -> &'static str {
+        match self {
+            PageStatus::Confirmed => "confirmed",
+            PageStatus::Wrong => "page wrong",
+            PageStatus::NotShown => "-",
+        }
+    }
+}
+
 impl CheckResult {
+    /// Whether this result confirms the page, shows it wrong, or neither.
+    pub fn page_status(&self) -> PageStatus {
+        if !self.page_findings.is_empty() {
+            PageStatus::Wrong
+        } else if self.verdict == Verdict::Pass && self.observed == Some(Outcome::Holds) {
+            PageStatus::Confirmed
+        } else {
+            PageStatus::NotShown
+        }
+    }
+
     /// The verdict of `observed` against `expected`.
     pub fn verdict_of(expected: Outcome, observed: Outcome) -> Verdict {
         if expected == observed {
@@ -192,6 +238,33 @@ impl Report {
         !self.results.is_empty() && self.results.iter().all(|r| r.verdict == Verdict::Pass)
     }
 
+    /// The process exit status this report stands for: 0 when every result passed, 1
+    /// when a result failed (a deviation to report), else 2 when a check could not be
+    /// carried out (an error: no verdict) or there were no results.
+    pub fn exit_status(&self) -> u8 {
+        if self.all_passed() {
+            0
+        } else if self.results.iter().any(|r| r.verdict == Verdict::Fail) {
+            1
+        } else {
+            2
+        }
+    }
+
+    /// Where the page is wrong, once per behaviour and finding (the same finding on
+    /// several clusters is listed once), in report order.
+    pub fn page_findings(&self) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = Vec::new();
+        for r in &self.results {
+            for f in &r.page_findings {
+                if !out.contains(&(r.behaviour.as_str(), f.as_str())) {
+                    out.push((&r.behaviour, f));
+                }
+            }
+        }
+        out
+    }
+
     /// Writes `report.json` into `dir`.
     pub fn write_json(&self, dir: &Path) -> std::io::Result<std::path::PathBuf> {
         let path = dir.join("report.json");
@@ -242,24 +315,40 @@ impl Report {
             .unwrap_or(10)
             .max(9);
         out.push_str(&format!(
-            "{:<width$}  {:<8} {:<7} {:<16} {:<16} {}\n",
-            "BEHAVIOUR", "VERSION", "GATE", "EXPECTED", "OBSERVED", "VERDICT"
+            "{:<width$}  {:<8} {:<7} {:<16} {:<16} {:<7} {}\n",
+            "BEHAVIOUR", "VERSION", "GATE", "EXPECTED", "OBSERVED", "VERDICT", "PAGE"
         ));
         for r in &self.results {
             out.push_str(&format!(
-                "{:<width$}  {:<8} {:<7} {:<16} {:<16} {}\n",
+                "{:<width$}  {:<8} {:<7} {:<16} {:<16} {:<7} {}\n",
                 r.behaviour,
                 r.kubernetes_version,
                 r.sidecar_gate.to_string(),
                 r.expected.to_string(),
                 r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into()),
-                r.verdict.word()
+                r.verdict.word(),
+                r.page_status().word()
             ));
         }
         out.push_str(&format!(
             "{} passed, {} failed, {} errors\n",
             self.summary.pass, self.summary.fail, self.summary.error
         ));
+        for r in self.results.iter().filter(|r| r.verdict == Verdict::Error) {
+            out.push_str(&format!(
+                "error: {} on {}: {}\n",
+                r.behaviour,
+                r.cluster,
+                r.error.as_deref().unwrap_or("the check could not be carried out")
+            ));
+        }
+        let findings = self.page_findings();
+        if !findings.is_empty() {
+            out.push_str(&format!("the page is wrong in {} place(s):\n", findings.len()));
+            for (behaviour, f) in findings {
+                out.push_str(&format!("  {behaviour}: {f}\n"));
+            }
+        }
         for r in self.results.iter().filter(|r| !r.retried.is_empty()) {
             out.push_str(&format!(
                 "note: {} on {} was played {} times: the container runtime failed to start a container in an earlier play\n",
@@ -303,6 +392,11 @@ fn details_text(r: &CheckResult) -> String {
     lines.extend(r.claims.iter().map(|c| format!("claim: {c}")));
     lines.extend(r.error.iter().map(|e| format!("error: {e}")));
     lines.extend(r.evidence.iter().map(|e| format!("- {e}")));
+    lines.extend(
+        r.page_findings
+            .iter()
+            .map(|f| format!("the page is wrong here: {f}")),
+    );
     for a in &r.retried {
         lines.push(format!(
             "play {} set aside (observed {}): {}",
@@ -312,6 +406,7 @@ fn details_text(r: &CheckResult) -> String {
         ));
     }
     lines.extend(r.observation.iter().map(|o| format!("observation: {o}")));
+    lines.extend(r.diagnostics.iter().map(|d| format!("diagnostics: {d}")));
     lines.join("\n")
 }
 
@@ -337,6 +432,87 @@ mod tests {
             assert!(std::fs::metadata(p).unwrap().len() > 1000, "{}", p.display());
         }
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    /// A report with every field a result can carry: a replayed play, a gate probe that
+    /// fails, an error with its fault and diagnostics, and a page finding.
+    fn every_field() -> Report {
+        let mut report: Report = serde_json::from_str(include_str!(
+            "../../../suites/fixtures/reports/four-clusters.json"
+        ))
+        .unwrap();
+        report.results.truncate(3);
+        let replayed = &mut report.results[0];
+        replayed.retried.push(RetriedAttempt {
+            attempt: 1,
+            observed: Outcome::Violated,
+            runtime_failures: vec![
+                "pod p: the container runtime failed to start app (StartError): unable to freeze".into(),
+            ],
+            evidence: vec!["NOT: app started after sidecar".into()],
+            observation: Some("observations/c/deployment-ready.attempt-1.json".into()),
+        });
+        let errored = &mut report.results[1];
+        errored.verdict = Verdict::Error;
+        errored.observed = None;
+        errored.fault = Some(crate::fault::Fault {
+            kind: crate::fault::FaultKind::Kubelet,
+            seen_at: jiff::Timestamp::UNIX_EPOCH,
+            detail: "node n: its kubelet has not renewed its lease for 20 s".into(),
+        });
+        errored.error = Some(errored.fault.as_ref().unwrap().to_string());
+        errored.diagnostics = Some("diagnostics/c/job-completes".into());
+        let found = &mut report.results[2];
+        found.page_findings =
+            vec!["the page's effective-request rule <ignores> sidecars before an init container".into()];
+        let mut probe = report.results[0].clone();
+        probe.behaviour = "gate-probe".into();
+        probe.retried.clear();
+        probe.verdict = Verdict::Fail;
+        probe.observed = Some(Outcome::SidecarIgnored);
+        probe.evidence =
+            vec!["NOT: sidecars stripped on a cluster whose version and gate enable them".into()];
+        report.results.push(probe);
+        report.tally();
+        report
+    }
+
+    #[test]
+    fn every_format_shows_both_questions_errors_replays_and_the_probe() {
+        let report = every_field();
+        assert_eq!(report.exit_status(), 1, "a fail outranks an error");
+        let text = report.summary_text();
+        let junit = junit::render(&report);
+        let md = markdown::render(&report);
+        let page = html::render(&report);
+        for (format, out) in [
+            ("text", &text),
+            ("junit", &junit),
+            ("markdown", &md),
+            ("html", &page),
+        ] {
+            assert!(out.contains("gate-probe"), "{format}: no gate probe");
+            assert!(out.contains("kubelet lost"), "{format}: no fault");
+            assert!(
+                out.contains("effective-request rule"),
+                "{format}: no page finding"
+            );
+        }
+        assert!(text.contains("page wrong") && text.contains("error: job-completes"));
+        assert!(junit.contains("<flakyFailure") && junit.contains("unable to freeze"));
+        assert!(junit.contains("<error message=\"kubelet lost"));
+        assert!(md.contains("played 2 times") && md.contains("## Where the page is wrong"));
+        assert!(md.contains("diagnostics/c/job-completes"));
+        assert!(page.contains("played 2 times") && page.contains("&lt;ignores&gt;"));
+        assert!(page.contains("href=\"diagnostics/c/job-completes/\""));
+        // The model round-trips through report.json with every field.
+        let back: Report = serde_json::from_str(&serde_json::to_string(&report).unwrap()).unwrap();
+        assert_eq!(back, report);
+        // Without the failure, an error alone exits 2: no verdict, no pass either.
+        let mut errors_only = report.clone();
+        errors_only.results.retain(|r| r.verdict != Verdict::Fail);
+        errors_only.tally();
+        assert_eq!(errors_only.exit_status(), 2);
     }
 
     #[test]

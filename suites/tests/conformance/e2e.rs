@@ -2,12 +2,16 @@
 //! passes when the cluster does what the gate table (`harness/src/gate.rs`) says it
 //! must: with the gate on, the page's claim holds; with it off (1.32), the would-be
 //! sidecar is a regular init container that holds its pod up; on 1.37, where the gate
-//! is gone, a cluster asked to switch it off must fail to come up.
+//! is gone, a cluster asked to switch it off must fail to come up, in the kubelet's
+//! words for that.
 //!
 //! The clusters come from the `kind-clusters` setup script (`.config/nextest.toml`). Run
 //! outside nextest, these tests fail with a message saying so; they are never skipped.
 
 use sidecar_conformance::gate::GateSetting;
+
+// Faults injected into a cluster of its own while a behaviour plays.
+mod faults;
 use sidecar_conformance_suites::{check_on_cluster, probe_on_cluster};
 
 macro_rules! cluster_tests {
@@ -95,8 +99,14 @@ macro_rules! cluster_tests {
 
 // Newest version kind v0.33.0 runs; the gate is gone, sidecars always on.
 cluster_tests!(k1_37_2_default, "1.37.2", GateSetting::Default);
-// Asking 1.37 to switch the removed gate off must make cluster creation fail.
-cluster_tests!(k1_37_2_off, "1.37.2", GateSetting::Off);
+// Asking 1.37 to switch the removed gate off must make cluster creation fail, with the
+// kubelet's own words for it; one test, since no behaviour can run there.
+mod k1_37_2_off {
+    #[test]
+    fn cluster_refused() -> anyhow::Result<()> {
+        sidecar_conformance_suites::refused_on_cluster("1.37.2", super::GateSetting::Off)
+    }
+}
 // 1.32: the gate is beta and can still be switched either way.
 cluster_tests!(k1_32_2_on, "1.32.2", GateSetting::On);
 cluster_tests!(k1_32_2_off, "1.32.2", GateSetting::Off);

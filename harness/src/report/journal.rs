@@ -1,0 +1,185 @@
+//! The run's journal, `results.jsonl`: every cluster and every result appended (and
+//! flushed) the moment it is reached, so that a run that is killed (SIGKILL, a machine
+//! that stops) loses no verdict it had reached. `report rebuild <run dir>` writes the
+//! four reports of such a run from it; a run that ends normally writes them itself.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use super::{CheckResult, ClusterReport, Report};
+use crate::supply::StandIn;
+
+/// File name of the journal in the run directory.
+pub const JOURNAL_FILE: &str = "results.jsonl";
+
+/// One line of the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "entry", rename_all = "kebab-case")]
+pub enum Entry {
+    /// The run began.
+    Started {
+        run_id: String,
+        started_at: jiff::Timestamp,
+    },
+    /// Images served in place of upstream ones.
+    StandIns { stand_ins: Vec<StandIn> },
+    /// A cluster was brought up (or could not be).
+    Cluster { cluster: Box<ClusterReport> },
+    /// A result was reached.
+    Result { result: Box<CheckResult> },
+}
+
+/// An append-only journal, shared by the concurrent parts of a run.
+#[derive(Debug)]
+pub struct Journal {
+    path: PathBuf,
+    file: Mutex<std::fs::File>,
+}
+
+impl Journal {
+    /// Opens (creating) the journal of `run_dir`.
+    pub fn open(run_dir: &Path) -> std::io::Result<Journal> {
+        let path = run_dir.join(JOURNAL_FILE);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)?;
+        Ok(Journal {
+            path,
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Appends one entry as one line and flushes it to the file system: a line is
+    /// written whole or not at all as far as a reader after a kill is concerned (a torn
+    /// last line is skipped by [`read`]).
+    pub fn append(&self, entry: &Entry) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(entry)?;
+        line.push(b'\n');
+        let mut f = self.file.lock().expect("journal lock");
+        f.write_all(&line)?;
+        f.flush()?;
+        f.sync_data()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The entries of a journal; a line that does not parse (the last one, torn by a kill)
+/// is skipped.
+pub fn read(run_dir: &Path) -> std::io::Result<Vec<Entry>> {
+    let text = std::fs::read_to_string(run_dir.join(JOURNAL_FILE))?;
+    Ok(text
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect())
+}
+
+/// The report of a run from its journal: every cluster and result it reached. A result
+/// reached twice (a keeper that saved it again) counts once, the later one.
+pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
+    use anyhow::Context;
+    let entries = read(run_dir).with_context(|| {
+        format!(
+            "{} has no readable {JOURNAL_FILE}: it is not a run directory, or the run ended before any result",
+            run_dir.display()
+        )
+    })?;
+    let mut run_id = run_dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let mut started_at = None;
+    let mut stand_ins = Vec::new();
+    let mut clusters: Vec<ClusterReport> = Vec::new();
+    let mut results: Vec<CheckResult> = Vec::new();
+    for e in entries {
+        match e {
+            Entry::Started {
+                run_id: id,
+                started_at: at,
+            } => {
+                run_id = id;
+                started_at = Some(at);
+            }
+            Entry::StandIns { stand_ins: s } => stand_ins = s,
+            Entry::Cluster { cluster } => {
+                clusters.retain(|c| c.name != cluster.name);
+                clusters.push(*cluster);
+            }
+            Entry::Result { result } => {
+                results.retain(|r| !(r.cluster == result.cluster && r.behaviour == result.behaviour));
+                results.push(*result);
+            }
+        }
+    }
+    let mut report = Report::new(
+        &run_id,
+        run_dir,
+        started_at.unwrap_or_else(jiff::Timestamp::now),
+        stand_ins,
+        clusters,
+        results,
+    );
+    // The run did not finish: its end is the last thing the journal saw.
+    if let Ok(meta) = std::fs::metadata(run_dir.join(JOURNAL_FILE))
+        && let Ok(modified) = meta.modified()
+        && let Ok(t) = jiff::Timestamp::try_from(modified)
+    {
+        report.finished_at = t;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_killed_run_is_rebuilt_from_its_journal_and_a_torn_line_is_skipped() {
+        let full: Report = serde_json::from_str(include_str!(
+            "../../../suites/fixtures/reports/four-clusters.json"
+        ))
+        .unwrap();
+        let dir = std::env::temp_dir().join(format!("sc-journal-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let j = Journal::open(&dir).unwrap();
+        j.append(&Entry::Started {
+            run_id: full.run_id.clone(),
+            started_at: full.started_at,
+        })
+        .unwrap();
+        j.append(&Entry::Cluster {
+            cluster: Box::new(full.clusters[0].clone()),
+        })
+        .unwrap();
+        for r in full.results.iter().take(3) {
+            j.append(&Entry::Result {
+                result: Box::new(r.clone()),
+            })
+            .unwrap();
+        }
+        // A kill in the middle of a write.
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(j.path())
+            .unwrap()
+            .write_all(b"{\"entry\":\"result\",\"result\":{\"behav")
+            .unwrap();
+        let rebuilt = rebuild(&dir).unwrap();
+        assert_eq!(rebuilt.run_id, full.run_id);
+        assert_eq!(rebuilt.results, full.results[..3].to_vec());
+        assert_eq!(rebuilt.clusters.len(), 1);
+        assert_eq!(
+            rebuilt.summary.pass + rebuilt.summary.fail + rebuilt.summary.error,
+            3
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

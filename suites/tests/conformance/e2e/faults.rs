@@ -1,0 +1,252 @@
+//! Faults injected into a real kind cluster while a behaviour plays. None of them is
+//! about sidecars, so each must end the play as `error` naming the fault, never as a
+//! `fail` (a regression that is not one) or a `pass`, within 15 s of the fault
+//! becoming visible; and the clean-up must leave no container behind.
+//!
+//! One cluster of its own (the keeper's clusters serve the other tests), one fault after
+//! another, each undone before the next, the node container's stop last:
+//! 1. `systemctl stop kubelet` in the node: visible when its lease is not renewed for
+//!    two renew intervals (20 s);
+//! 2. kube-apiserver killed in the node: visible at once (watches break);
+//! 3. the run's registry stopped: visible when a pod waits with `ErrImagePull`;
+//! 4. the node container stopped (`docker stop`): visible at once (Docker events).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, bail, ensure};
+use k8s_openapi::api::core::v1::Pod;
+use sidecar_conformance::behaviour;
+use sidecar_conformance::cluster::kind::DEFAULT_TEMPLATE;
+use sidecar_conformance::fault::{Fault, FaultKind};
+use sidecar_conformance::gate::GateSetting;
+use sidecar_conformance::keeper::ClustersFile;
+use sidecar_conformance::matrix::{self, ClusterRequest, RunOptions};
+use sidecar_conformance::progress::Progress;
+use sidecar_conformance::report::{CheckResult, Verdict};
+use sidecar_conformance::runner::{self, Target};
+use sidecar_conformance::version::KubeVersion;
+
+/// How long after a fault becomes visible its play must have ended as `error`.
+const WITHIN: Duration = Duration::from_secs(15);
+/// How long a kubelet's lease may go unrenewed before that is the fault: two renew
+/// intervals of kind's 40 s lease.
+const LEASE_VISIBLE: Duration = Duration::from_secs(20);
+/// A behaviour whose pods run for about 35 s: long enough to be interrupted.
+const BEHAVIOUR: &str = "job-completes";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Result<()> {
+    // The keeper has built the images; this test brings up a cluster of its own.
+    let file = ClustersFile::from_env()?;
+    let version: KubeVersion = "1.37.2".parse()?;
+    let run_dir = file.run_dir.join("faults");
+    let opts = RunOptions {
+        run_id: format!("{}-faults", file.run_id),
+        run_dir: run_dir.clone(),
+        cache: sidecar_conformance::supply::default_cache_dir(),
+        clusters: vec![ClusterRequest::Kind {
+            version,
+            gate: GateSetting::Default,
+        }],
+        behaviours: vec![],
+        keep: false,
+        reuse: false,
+        template: DEFAULT_TEMPLATE.to_string(),
+        parallel: 1,
+    };
+    let progress = Progress::new(false);
+    let prepared = matrix::prepare(&opts, &progress).await?;
+    let registry = prepared.registry.as_ref().context("a registry")?.name.clone();
+    let up = matrix::bring_up(&opts.clusters[0], &prepared, &opts, &progress).await?;
+    let cluster = up
+        .cluster
+        .map_err(|f| anyhow::anyhow!("the fault test's cluster did not come up: {}", f.error))?;
+    let name = cluster.name.clone();
+    let node = format!("{name}-control-plane");
+    let target = Target::connect(
+        &name,
+        version,
+        GateSetting::Default,
+        cluster.client().await?,
+        &run_dir,
+    )
+    .await?;
+    let outcome = async {
+        // 1. The kubelet.
+        let (r, injected) = play_and_inject(&target, || {
+            docker(&["exec", &node, "systemctl", "stop", "kubelet"])
+        })
+        .await?;
+        let f = expect_error(&r, FaultKind::Kubelet, injected, LEASE_VISIBLE + WITHIN)?;
+        println!("kubelet stopped: error after {:.1} s: {f}", secs(injected, &f));
+        docker(&["exec", &node, "systemctl", "start", "kubelet"])?;
+        recovered(&target).await?;
+
+        // 2. The API server.
+        let (r, injected) = play_and_inject(&target, || {
+            docker(&["exec", &node, "pkill", "-9", "kube-apiserver"])
+        })
+        .await?;
+        let f = expect_error(&r, FaultKind::ApiServer, injected, WITHIN)?;
+        println!(
+            "kube-apiserver killed: error after {:.1} s: {f}",
+            secs(injected, &f)
+        );
+        recovered(&target).await?;
+
+        // 3. The registry: the play's image cannot be pulled.
+        docker(&["stop", &registry])?;
+        let injected = jiff::Timestamp::now();
+        let started = Instant::now();
+        let r = runner::check(&target, by_id(BEHAVIOUR)?, &Progress::new(false)).await;
+        let ended = started.elapsed();
+        let f = expect_error(&r, FaultKind::ImagePull, injected, ended)?;
+        // Visible when the kubelet reports the failed pull; the play ends right after.
+        let after_visible = ended.saturating_sub(Duration::from_secs_f64(secs(injected, &f)));
+        ensure!(
+            after_visible <= WITHIN,
+            "the play ended {after_visible:?} after the pull failure was visible"
+        );
+        println!("registry stopped: error {after_visible:.1?} after the pull failure showed: {f}");
+        docker(&["start", &registry])?;
+
+        // 4. The node container.
+        let (r, injected) = play_and_inject(&target, || docker(&["stop", &node])).await?;
+        let f = expect_error(&r, FaultKind::NodeContainer, injected, WITHIN)?;
+        println!(
+            "node container stopped: error after {:.1} s: {f}",
+            secs(injected, &f)
+        );
+        anyhow::Ok(())
+    }
+    .await;
+    // Clean-up runs whatever happened: the cluster and the registry go with their guards.
+    drop(target);
+    tokio::task::spawn_blocking(move || cluster.delete()).await??;
+    drop(prepared);
+    let left = docker_out(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        &format!("label=io.x-k8s.kind.cluster={name}"),
+    ])? + &docker_out(&[
+        "ps",
+        "-a",
+        "--format",
+        "{{.Names}}",
+        "--filter",
+        &format!("name={registry}"),
+    ])?;
+    outcome?;
+    ensure!(left.trim().is_empty(), "containers left behind: {left}");
+    Ok(())
+}
+
+fn by_id(id: &str) -> anyhow::Result<&'static behaviour::Behaviour> {
+    behaviour::by_id(id).with_context(|| format!("no behaviour {id}"))
+}
+
+/// Plays [`BEHAVIOUR`], injects a fault once one of its containers runs, and returns
+/// the result and when the fault was injected.
+async fn play_and_inject(
+    target: &Target,
+    inject: impl FnOnce() -> anyhow::Result<()>,
+) -> anyhow::Result<(CheckResult, jiff::Timestamp)> {
+    let b = by_id(BEHAVIOUR)?;
+    let play = {
+        let target = target.clone();
+        tokio::spawn(async move { runner::check(&target, b, &Progress::new(false)).await })
+    };
+    let pods: kube::Api<Pod> = kube::Api::all(target.client.clone());
+    let prefix = format!("sc-{BEHAVIOUR}-");
+    sidecar_conformance::observe::wait_for_set(
+        pods,
+        Default::default(),
+        "a container of the play running",
+        Duration::from_secs(120),
+        |pods: &[Pod]| {
+            pods.iter().any(|p| {
+                p.metadata
+                    .namespace
+                    .as_deref()
+                    .is_some_and(|n| n.starts_with(&prefix))
+                    && p.status.as_ref().is_some_and(|s| {
+                        s.init_container_statuses
+                            .iter()
+                            .flatten()
+                            .chain(s.container_statuses.iter().flatten())
+                            .any(|c| c.state.as_ref().is_some_and(|st| st.running.is_some()))
+                    })
+            })
+        },
+        |_| String::new(),
+    )
+    .await?;
+    let injected = jiff::Timestamp::now();
+    inject()?;
+    Ok((play.await?, injected))
+}
+
+/// The result must be an `error` of `kind`, seen at most `within` after `injected`.
+fn expect_error(
+    r: &CheckResult,
+    kind: FaultKind,
+    injected: jiff::Timestamp,
+    within: Duration,
+) -> anyhow::Result<Fault> {
+    sidecar_conformance_suites::print_result(r);
+    if r.verdict != Verdict::Error {
+        bail!(
+            "expected an error for {kind}, got {:?} (observed {:?})",
+            r.verdict,
+            r.observed
+        );
+    }
+    ensure!(
+        r.observed.is_none(),
+        "a judge was asked: observed {:?}",
+        r.observed
+    );
+    let f = r
+        .fault
+        .clone()
+        .with_context(|| format!("an error without a fault: {:?}", r.error))?;
+    ensure!(f.kind == kind, "expected {kind}, the fault is {f}");
+    let after = secs(injected, &f);
+    ensure!(
+        after <= within.as_secs_f64(),
+        "{kind} seen {after:.1} s after it was injected, more than {within:?}"
+    );
+    Ok(f)
+}
+
+fn secs(injected: jiff::Timestamp, f: &Fault) -> f64 {
+    f.seen_at.duration_since(injected).as_secs_f64().max(0.0)
+}
+
+/// Waits until the cluster's fault watch sees no fault (a restarted kubelet or API
+/// server takes a minute or two on a loaded machine).
+async fn recovered(target: &Target) -> anyhow::Result<()> {
+    target
+        .faults
+        .cleared(Duration::from_secs(240))
+        .await
+        .map_err(|f| anyhow::anyhow!("the cluster did not recover: {f}"))
+}
+
+fn docker(args: &[&str]) -> anyhow::Result<()> {
+    docker_out(args).map(|_| ())
+}
+
+fn docker_out(args: &[&str]) -> anyhow::Result<String> {
+    let out = std::process::Command::new("docker").args(args).output()?;
+    ensure!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
