@@ -7,8 +7,8 @@
 //! another, each undone before the next, the node container's stop last:
 //! 1. `systemctl stop kubelet` in the node: visible when its lease is not renewed for
 //!    two renew intervals (20 s);
-//! 2. kube-apiserver killed in the node: visible at once (watches break);
-//! 3. the run's registry stopped: visible when a pod waits with `ErrImagePull`;
+//! 2. the run's registry stopped: visible when a pod waits with `ErrImagePull`;
+//! 3. kube-apiserver killed in the node: visible at once (watches break);
 //! 4. the node container stopped (`docker stop`): visible at once (Docker events).
 
 use std::time::{Duration, Instant};
@@ -82,7 +82,24 @@ async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Result<()
         docker(&["exec", &node, "systemctl", "start", "kubelet"])?;
         recovered(&target).await?;
 
-        // 2. The API server.
+        // 2. The registry: the play's image cannot be pulled.
+        docker(&["stop", &registry])?;
+        let injected = jiff::Timestamp::now();
+        let started = Instant::now();
+        let r = runner::check(&target, by_id(BEHAVIOUR)?, &Progress::new(false)).await;
+        let ended = started.elapsed();
+        let f = expect_error(&r, FaultKind::ImagePull, injected, ended)?;
+        // Visible when the kubelet reports the failed pull; the play ends right after
+        // (its result also waits for the diagnostics).
+        let after_visible = ended.saturating_sub(Duration::from_secs_f64(secs(injected, &f)));
+        ensure!(
+            after_visible <= WITHIN,
+            "the play ended {after_visible:?} after the pull failure was visible"
+        );
+        println!("registry stopped: error {after_visible:.1?} after the pull failure showed: {f}");
+        docker(&["start", &registry])?;
+
+        // 3. The API server.
         let (r, injected) = play_and_inject(&target, || {
             docker(&["exec", &node, "pkill", "-9", "kube-apiserver"])
         })
@@ -93,22 +110,6 @@ async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Result<()
             secs(injected, &f)
         );
         recovered(&target).await?;
-
-        // 3. The registry: the play's image cannot be pulled.
-        docker(&["stop", &registry])?;
-        let injected = jiff::Timestamp::now();
-        let started = Instant::now();
-        let r = runner::check(&target, by_id(BEHAVIOUR)?, &Progress::new(false)).await;
-        let ended = started.elapsed();
-        let f = expect_error(&r, FaultKind::ImagePull, injected, ended)?;
-        // Visible when the kubelet reports the failed pull; the play ends right after.
-        let after_visible = ended.saturating_sub(Duration::from_secs_f64(secs(injected, &f)));
-        ensure!(
-            after_visible <= WITHIN,
-            "the play ended {after_visible:?} after the pull failure was visible"
-        );
-        println!("registry stopped: error {after_visible:.1?} after the pull failure showed: {f}");
-        docker(&["start", &registry])?;
 
         // 4. The node container.
         let (r, injected) = play_and_inject(&target, || docker(&["stop", &node])).await?;
@@ -226,14 +227,49 @@ fn secs(injected: jiff::Timestamp, f: &Fault) -> f64 {
     f.seen_at.duration_since(injected).as_secs_f64().max(0.0)
 }
 
-/// Waits until the cluster's fault watch sees no fault (a restarted kubelet or API
-/// server takes a minute or two on a loaded machine).
+/// Waits until the cluster's fault watch sees no fault and every kube-system pod runs
+/// ready again (a restarted kubelet or API server takes a minute or two on a loaded
+/// machine, and the controller manager and scheduler restart after it).
 async fn recovered(target: &Target) -> anyhow::Result<()> {
+    let deadline = Duration::from_secs(240);
     target
         .faults
-        .cleared(Duration::from_secs(240))
+        .cleared(deadline)
         .await
-        .map_err(|f| anyhow::anyhow!("the cluster did not recover: {f}"))
+        .map_err(|f| anyhow::anyhow!("the cluster did not recover: {f}"))?;
+    let pods: kube::Api<Pod> = kube::Api::namespaced(target.client.clone(), "kube-system");
+    sidecar_conformance::observe::wait_for_set(
+        pods,
+        Default::default(),
+        "every kube-system pod running and ready",
+        deadline,
+        |pods: &[Pod]| {
+            !pods.is_empty()
+                && pods.iter().all(|p| {
+                    p.status.as_ref().is_some_and(|s| {
+                        s.phase.as_deref() == Some("Running")
+                            && s.conditions
+                                .iter()
+                                .flatten()
+                                .any(|c| c.type_ == "Ready" && c.status == "True")
+                    })
+                })
+        },
+        |pods: &[Pod]| {
+            pods.iter()
+                .map(|p| {
+                    format!(
+                        "{} {}",
+                        p.metadata.name.as_deref().unwrap_or("?"),
+                        p.status.as_ref().and_then(|s| s.phase.as_deref()).unwrap_or("?")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 fn docker(args: &[&str]) -> anyhow::Result<()> {
