@@ -9,8 +9,8 @@
 //!
 //! Long-running tools the harness starts (`kind create cluster`) run in a process group
 //! of their own, so that a Ctrl-C does not kill them half-way through their own
-//! clean-up; they are registered with [`ChildGuard`], and the signal handler kills them
-//! before it deletes what they were creating.
+//! clean-up; they are registered with [`crate::process::ChildGuard`], and the signal
+//! handler kills them before it deletes what they were creating.
 
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
@@ -73,41 +73,11 @@ impl Resource {
 }
 
 static LIVE: Mutex<Vec<Resource>> = Mutex::new(Vec::new());
-static CHILDREN: Mutex<Vec<u32>> = Mutex::new(Vec::new());
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
 /// Whether SIGINT or SIGTERM arrived: the signal handler then owns the clean-up.
 pub fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::SeqCst)
-}
-
-/// A child process, leader of its own process group (`process_group(0)`), that the
-/// signal handler kills with its group before cleaning up.
-#[derive(Debug)]
-pub struct ChildGuard(u32);
-
-impl ChildGuard {
-    /// Registers `pid` until the guard is dropped.
-    pub fn new(pid: u32) -> ChildGuard {
-        CHILDREN.lock().expect("children list").push(pid);
-        ChildGuard(pid)
-    }
-}
-
-impl Drop for ChildGuard {
-    fn drop(&mut self) {
-        CHILDREN.lock().expect("children list").retain(|p| *p != self.0);
-    }
-}
-
-/// Kills the registered children with their process groups (each leads its own).
-fn kill_children() {
-    for pid in CHILDREN.lock().expect("children list").iter() {
-        // SAFETY: kill has no memory-safety preconditions; a stale pid gets ESRCH.
-        unsafe {
-            libc::kill(-(*pid as libc::pid_t), libc::SIGKILL);
-        }
-    }
 }
 
 /// A resource that is deleted when this guard is dropped, unless [`Owned::keep`] was called.
@@ -191,7 +161,7 @@ pub fn delete_all_on_signal() {
         };
         INTERRUPTED.store(true, Ordering::SeqCst);
         eprintln!("\ninterrupted: stopping what this run started and deleting what it created");
-        kill_children();
+        crate::process::kill_children();
         let deleted = tokio::task::spawn_blocking(delete_all).await.unwrap_or_default();
         for d in deleted {
             eprintln!("  deleted {d}");

@@ -168,7 +168,7 @@ pub fn up(
         anyhow::bail!(
             "the cluster keeper exited ({status}) before the clusters were up; its log {}:\n{}",
             log_path.display(),
-            crate::supply::step::tail(&log_path, 30)
+            crate::process::tail(&log_path, 30)
         );
     };
     if let Some(env_file) = env_file {

@@ -28,6 +28,7 @@ pub mod keeper;
 pub mod lint;
 pub mod matrix;
 pub mod observe;
+pub mod process;
 pub mod progress;
 pub mod registry;
 pub mod report;

@@ -17,7 +17,7 @@ use serde_json::{Value, json};
 
 use crate::error::ClusterError;
 use crate::gate::{GATE_NAME, GateSetting};
-use crate::supply::step::tail;
+use crate::process::tail;
 use crate::version::KubeVersion;
 
 /// Prefix of every cluster name the harness owns.
@@ -201,7 +201,7 @@ pub fn create(
         .process_group(0)
         .spawn()
         .map_err(|e| ClusterError::Other(format!("running {}: {e}", kind.display())))?;
-    let guard = crate::cleanup::ChildGuard::new(child.id());
+    let guard = crate::process::ChildGuard::new(child.id());
     let status = child
         .wait()
         .map_err(|e| ClusterError::Other(format!("waiting for {}: {e}", kind.display())))?;

@@ -194,7 +194,7 @@ impl Supply {
             _ => Err(SupplyError::StepFailed {
                 step: "docker engine".into(),
                 log: PathBuf::from("/var/log/dockerd.log"),
-                tail: step::tail(Path::new("/var/log/dockerd.log"), 20),
+                tail: crate::process::tail(Path::new("/var/log/dockerd.log"), 20),
             }),
         }
     }

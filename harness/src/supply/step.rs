@@ -157,7 +157,7 @@ impl StepRunner {
             return Err(SupplyError::StepFailed {
                 step: step.name.clone(),
                 log: log_path.clone(),
-                tail: tail(&log_path, 25),
+                tail: crate::process::tail(&log_path, 25),
             });
         }
         match &step.output {
@@ -200,7 +200,7 @@ impl StepRunner {
             .process_group(0)
             .spawn()
             .map_err(|e| SupplyError::io(&script, e))?;
-        let _child_guard = crate::cleanup::ChildGuard::new(child.id());
+        let _child_guard = crate::process::ChildGuard::new(child.id());
         // A heartbeat for steps that print nothing for minutes (a Go build of kubelet).
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let heartbeat = {
@@ -227,13 +227,6 @@ impl StepRunner {
         let _ = writeln!(log, "# exit: {status}");
         Ok(status.success())
     }
-}
-
-/// The last `n` lines of a file, for error messages.
-pub fn tail(path: &Path, n: usize) -> String {
-    let text = fs::read_to_string(path).unwrap_or_default();
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 #[cfg(test)]
