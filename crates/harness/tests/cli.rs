@@ -149,7 +149,7 @@ fn a_build_that_cannot_fit_on_disk_does_not_start() {
 
 /// `report.json` of a real run (four clusters: 1.37.2 default and off, 1.32.2 on and off).
 fn recorded_report() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../suites/fixtures/reports/four-clusters.json")
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../suites/fixtures/reports/four-clusters.json")
 }
 
 fn stdout_of(c: &mut Command) -> (i32, String) {
@@ -306,7 +306,7 @@ fn report_diff_exits_1_on_a_regression_only() {
 
 #[test]
 fn the_readme_shows_the_page_lint_the_harness_produces() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let recorded = root.join("suites/fixtures/observations/1.37.2-default/page-lint.json");
     let (code, table) = stdout_of(cli().arg("lint-page").arg("--observation").arg(&recorded));
     assert_eq!(code, 1, "the page has defects: {table}");
@@ -325,7 +325,7 @@ fn the_readme_shows_the_page_lint_the_harness_produces() {
 
 #[test]
 fn lint_page_refuses_an_observation_of_another_behaviour() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let other = root.join("suites/fixtures/observations/1.37.2-default/job-completes.json");
     let (code, err) = stderr_of(cli().arg("lint-page").arg("--observation").arg(&other));
     assert_ne!(code, 0);

@@ -344,7 +344,7 @@ mod tests {
     /// `report.json` of a real run on four clusters (1.37.2 default and off, 1.32.2 on and off).
     fn recorded() -> Report {
         serde_json::from_str(include_str!(
-            "../../../suites/fixtures/reports/four-clusters.json"
+            "../../../../suites/fixtures/reports/four-clusters.json"
         ))
         .unwrap()
     }

@@ -12,13 +12,13 @@ use crate::apply::Manifest;
 pub const PAGE_PATH: &str = "manifests/page/sidecar-containers.md";
 
 /// The page, verbatim.
-pub const PAGE: &str = include_str!("../../manifests/page/sidecar-containers.md");
+pub const PAGE: &str = include_str!("../../../manifests/page/sidecar-containers.md");
 
 macro_rules! manifest {
     ($path:literal) => {
         Manifest {
             path: concat!("manifests/", $path),
-            text: include_str!(concat!("../../manifests/", $path)),
+            text: include_str!(concat!("../../../manifests/", $path)),
         }
     };
 }
@@ -109,7 +109,7 @@ mod tests {
         // The repository's copy must follow the page it was taken from, where present.
         let seed = concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../shared/seed/sidecar-containers.md"
+            "/../../../shared/seed/sidecar-containers.md"
         );
         match std::fs::read_to_string(seed) {
             Ok(text) => assert_eq!(

@@ -24,7 +24,7 @@ use crate::version::KubeVersion;
 pub const NAME_PREFIX: &str = "sc-";
 
 /// The template shipped with the harness (the repository's `kind-config.yaml`).
-pub const DEFAULT_TEMPLATE: &str = include_str!("../../../kind-config.yaml");
+pub const DEFAULT_TEMPLATE: &str = include_str!("../../../../kind-config.yaml");
 
 /// Facts about the Docker host that decide host-specific fixes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -143,7 +143,7 @@ mod tests {
     #[test]
     fn a_killed_run_is_rebuilt_from_its_journal_and_a_torn_line_is_skipped() {
         let full: Report = serde_json::from_str(include_str!(
-            "../../../suites/fixtures/reports/four-clusters.json"
+            "../../../../suites/fixtures/reports/four-clusters.json"
         ))
         .unwrap();
         let dir = std::env::temp_dir().join(format!("sc-journal-{}", std::process::id()));

@@ -417,7 +417,7 @@ mod tests {
     #[test]
     fn every_format_is_written() {
         let report: Report = serde_json::from_str(include_str!(
-            "../../../suites/fixtures/reports/four-clusters.json"
+            "../../../../suites/fixtures/reports/four-clusters.json"
         ))
         .unwrap();
         let dir = std::env::temp_dir().join(format!("sc-report-{}", std::process::id()));
@@ -438,7 +438,7 @@ mod tests {
     /// fails, an error with its fault and diagnostics, and a page finding.
     fn every_field() -> Report {
         let mut report: Report = serde_json::from_str(include_str!(
-            "../../../suites/fixtures/reports/four-clusters.json"
+            "../../../../suites/fixtures/reports/four-clusters.json"
         ))
         .unwrap();
         report.results.truncate(3);

@@ -3,7 +3,7 @@
 //! version, the local registry's image and stand-ins for the workload images the page
 //! uses.
 //!
-//! Every piece is a [`step::Step`]: a script of `harness/supply/` whose output is
+//! Every piece is a [`step::Step`]: a script of `crates/harness/supply/` whose output is
 //! cached under [`Supply::cache`] and keyed by its inputs, so a second run rebuilds
 //! nothing and says so, and an interrupted run resumes or restarts cleanly.
 //! Where a registry answers and the pinned kind release names a digest for the

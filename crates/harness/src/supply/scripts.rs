@@ -1,4 +1,4 @@
-//! The build scripts of `harness/supply/`, compiled into the binary so that it works
+//! The build scripts of `crates/harness/supply/`, compiled into the binary so that it works
 //! from anywhere, and written out next to the cache before they run.
 
 use std::fs;
