@@ -12,34 +12,12 @@ use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use kube::core::GroupVersionKind;
 use kube::discovery::{Discovery, Scope};
 use kube::{Client, ResourceExt};
-use serde::{Deserialize, Serialize};
+pub use sidecar_conformance_model::manifest::{AppliedObject, Manifest};
 
 use crate::error::ApplyError;
 
 /// The field manager the harness applies as.
 pub const FIELD_MANAGER: &str = "sidecar-conformance";
-
-/// A manifest file: its path in the repository (for messages) and its text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Manifest {
-    pub path: &'static str,
-    pub text: &'static str,
-}
-
-/// An object the API server accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AppliedObject {
-    pub api_version: String,
-    pub kind: String,
-    pub name: String,
-    pub namespace: Option<String>,
-}
-
-impl std::fmt::Display for AppliedObject {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}/{}", self.kind, self.name)
-    }
-}
 
 /// Parses the documents of a manifest into objects, naming the file and document on error.
 pub fn parse(path: &str, text: &str) -> Result<Vec<DynamicObject>, ApplyError> {
@@ -333,5 +311,13 @@ mod tests {
         .unwrap();
         assert_eq!(objs.len(), 2);
         assert_eq!(objs[1].types.as_ref().unwrap().kind, "Deployment");
+    }
+
+    #[test]
+    fn every_manifest_parses() {
+        for m in crate::doc::ALL_MANIFESTS {
+            let objs = parse(m.path, m.text).unwrap_or_else(|e| panic!("{e}"));
+            assert!(!objs.is_empty(), "{} has no objects", m.path);
+        }
     }
 }

@@ -25,7 +25,7 @@ use crate::cluster::{Cluster, CreateFailure};
 use crate::error::ClusterError;
 use crate::matrix::{self, ClusterRequest, RunOptions};
 use crate::progress::Progress;
-use crate::report::{CheckResult, ClusterReport, Report};
+use crate::report::{CheckResult, ClusterReport, Report, ReportFiles};
 use crate::supply::StandIn;
 
 /// File name of the clusters list in the run directory.

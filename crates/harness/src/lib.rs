@@ -14,12 +14,14 @@
 //! - [`matrix`]: runs over several clusters; [`keeper`]: clusters kept for test runners;
 //! - [`report`]: the report model and its formats.
 
+pub use sidecar_conformance_model as model;
+pub use sidecar_conformance_model::{doc, timeline, version};
+
 pub mod apply;
 pub mod behaviour;
 pub mod cleanup;
 pub mod cluster;
 pub mod diagnose;
-pub mod doc;
 pub mod doctor;
 pub mod error;
 pub mod fault;
@@ -34,5 +36,3 @@ pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod supply;
-pub mod timeline;
-pub mod version;

@@ -321,30 +321,6 @@ pub fn static_defects(page: &str) -> Vec<PageDefect> {
     out
 }
 
-/// The label under which the runner applies a YAML block of the page: its path and
-/// lines, e.g. `manifests/page/sidecar-containers.md:167-194`.
-pub fn block_label(page: &str, block: &str) -> String {
-    let (first, last) = block_lines(page, block);
-    format!("{}:{first}-{last}", doc::PAGE_PATH)
-}
-
-/// First and last line of a block (a slice of `page`), fences included.
-fn block_lines(page: &str, block: &str) -> (usize, usize) {
-    let offset = block.as_ptr() as usize - page.as_ptr() as usize;
-    let first_content = page[..offset].lines().count() + 1;
-    (first_content - 1, first_content + block.lines().count())
-}
-
-/// Lines of a block label written by [`block_label`].
-fn label_lines(label: &str) -> Option<(usize, usize)> {
-    let (_, range) = label.rsplit_once(':')?;
-    let (a, b) = range.split_once('-')?;
-    Some((
-        a.parse().ok()?,
-        b.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?,
-    ))
-}
-
 /// The server's verdicts on the page's YAML blocks, as defects.
 pub fn server_defects(obs: &Observation) -> Vec<PageDefect> {
     obs.rejections.iter().filter_map(server_defect).collect()
@@ -352,7 +328,7 @@ pub fn server_defects(obs: &Observation) -> Vec<PageDefect> {
 
 /// A refusal of one of the page's YAML blocks, as a defect.
 fn server_defect(r: &Rejection) -> Option<PageDefect> {
-    let lines = label_lines(&r.file)?;
+    let lines = doc::label_lines(&r.file)?;
     let retried = r.file.contains(RETRIED);
     let suggestion = if r.message.contains("no matches for kind") {
         "apiVersion: batch/v1 (Jobs are in the batch API group); see manifests/corrected/job.yaml".to_string()
@@ -466,8 +442,8 @@ pub fn judge(obs: &Observation) -> Judgement {
     let mut f = Findings::default();
     let mut confirmed: Vec<&Rejection> = Vec::new();
     for block in doc::yaml_blocks(doc::PAGE) {
-        let label = block_label(doc::PAGE, block);
-        let (first, last) = block_lines(doc::PAGE, block);
+        let label = doc::block_label(doc::PAGE, block);
+        let (first, last) = doc::block_lines(doc::PAGE, block);
         let at = format!("lines {first}-{last}");
         let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(block) else {
             f.fail(format!(
@@ -662,23 +638,5 @@ mod tests {
     fn a_page_without_defects_has_none() {
         let page = "```yaml\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n```\n\nSave it as web.yaml.\n\n```bash\nkubectl apply -f web.yaml\nkubectl describe deploy/web\n```\n";
         assert_eq!(static_defects(page), vec![]);
-    }
-
-    #[test]
-    fn block_labels_carry_the_page_lines() {
-        let blocks = doc::yaml_blocks(doc::PAGE);
-        assert_eq!(
-            block_label(doc::PAGE, blocks[0]),
-            format!("{}:13-53", doc::PAGE_PATH)
-        );
-        assert_eq!(
-            block_label(doc::PAGE, blocks[1]),
-            format!("{}:167-194", doc::PAGE_PATH)
-        );
-        assert_eq!(label_lines(&block_label(doc::PAGE, blocks[1])), Some((167, 194)));
-        assert_eq!(
-            label_lines("manifests/page/sidecar-containers.md:167-194 (apiVersion corrected only)"),
-            Some((167, 194))
-        );
     }
 }

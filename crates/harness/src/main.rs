@@ -10,7 +10,7 @@ use sidecar_conformance::behaviour::{self, Behaviour, Outcome};
 use sidecar_conformance::gate::GateSetting;
 use sidecar_conformance::matrix::{self, ClusterRequest, RunOptions};
 use sidecar_conformance::progress::Progress;
-use sidecar_conformance::report::{CheckResult, Verdict};
+use sidecar_conformance::report::{CheckResult, ReportFiles, Verdict};
 use sidecar_conformance::supply::{self, Supply};
 use sidecar_conformance::version::{DEFAULT_VERSION, KubeVersion};
 use sidecar_conformance::{cleanup, cluster, keeper};

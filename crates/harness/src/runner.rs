@@ -532,7 +532,7 @@ async fn play(
         }
         Scenario::LintPage => {
             for block in crate::doc::yaml_blocks(crate::doc::PAGE) {
-                let label = crate::lint::block_label(crate::doc::PAGE, block);
+                let label = crate::doc::block_label(crate::doc::PAGE, block);
                 obs.manifests.push(label.clone());
                 if !dry_run_recording(target, &label, block, namespace, obs).await? {
                     let fixed = crate::behaviour::fix_api_version_only(block);

@@ -123,16 +123,8 @@ pub async fn client_for(kubeconfig: &Path) -> Result<(Client, String), ClusterEr
     }
 }
 
-/// What was checked of a new cluster before any behaviour ran.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct Health {
-    /// Nodes, each Ready.
-    pub nodes: Vec<String>,
-    /// CoreDNS pods, each Running and ready.
-    pub coredns_pods: Vec<String>,
-    /// Time until both held.
-    pub ready_ms: u64,
-}
+/// What was checked of a new cluster before any behaviour ran (part of the report model).
+pub use sidecar_conformance_model::report::Health;
 
 /// Waits (watching, at most `deadline`) until every node is Ready and CoreDNS runs.
 pub async fn check_health(client: &Client, deadline: Duration) -> Result<Health, crate::error::WaitTimeout> {

@@ -72,18 +72,9 @@ pub struct NodeImage {
     pub origin: ImageOrigin,
 }
 
-/// An image served under another image's name, which every report names.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-pub struct StandIn {
-    /// What the manifests ask for, e.g. `docker.io/library/alpine:latest`.
-    pub upstream: String,
-    /// Repository and tag it is pushed under in the local registry (`library/alpine:latest`).
-    pub served_as: String,
-    /// The local image pushed there.
-    pub local_image: String,
-    /// What it really is.
-    pub content: String,
-}
+/// An image served under another image's name, which every report names (part of the
+/// report model).
+pub use sidecar_conformance_model::report::StandIn;
 
 /// The images the local registry needs.
 #[derive(Debug, Clone, Serialize)]

@@ -6,7 +6,7 @@
 //! correction commented; `manifests/fixtures/` holds the harness's own pods that make a
 //! claim observable. All are compiled into the binary.
 
-use crate::apply::Manifest;
+use crate::manifest::Manifest;
 
 /// Where the page lives in the repository.
 pub const PAGE_PATH: &str = "manifests/page/sidecar-containers.md";
@@ -92,6 +92,30 @@ pub fn page_contains(quote: &str) -> bool {
     squash(PAGE).contains(&squash(quote))
 }
 
+/// The label under which the runner applies a YAML block of the page: its path and
+/// lines, e.g. `manifests/page/sidecar-containers.md:167-194`.
+pub fn block_label(page: &str, block: &str) -> String {
+    let (first, last) = block_lines(page, block);
+    format!("{PAGE_PATH}:{first}-{last}")
+}
+
+/// First and last line of a block (a slice of `page`), fences included.
+pub fn block_lines(page: &str, block: &str) -> (usize, usize) {
+    let offset = block.as_ptr() as usize - page.as_ptr() as usize;
+    let first_content = page[..offset].lines().count() + 1;
+    (first_content - 1, first_content + block.lines().count())
+}
+
+/// Lines of a block label written by [`block_label`].
+pub fn label_lines(label: &str) -> Option<(usize, usize)> {
+    let (_, range) = label.rsplit_once(':')?;
+    let (a, b) = range.split_once('-')?;
+    Some((
+        a.parse().ok()?,
+        b.trim_end_matches(|c: char| !c.is_ascii_digit()).parse().ok()?,
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -122,14 +146,6 @@ mod tests {
     }
 
     #[test]
-    fn every_manifest_parses() {
-        for m in ALL_MANIFESTS {
-            let objs = crate::apply::parse(m.path, m.text).unwrap_or_else(|e| panic!("{e}"));
-            assert!(!objs.is_empty(), "{} has no objects", m.path);
-        }
-    }
-
-    #[test]
     fn quotes_are_matched_across_line_breaks() {
         assert!(page_contains(
             "the sidecar container in each Pod does not prevent the job from completing"
@@ -137,5 +153,17 @@ mod tests {
         assert!(!page_contains(
             "the sidecar container prevents the job from completing"
         ));
+    }
+
+    #[test]
+    fn block_labels_carry_the_page_lines() {
+        let blocks = yaml_blocks(PAGE);
+        assert_eq!(block_label(PAGE, blocks[0]), format!("{}:13-53", PAGE_PATH));
+        assert_eq!(block_label(PAGE, blocks[1]), format!("{}:167-194", PAGE_PATH));
+        assert_eq!(label_lines(&block_label(PAGE, blocks[1])), Some((167, 194)));
+        assert_eq!(
+            label_lines("manifests/page/sidecar-containers.md:167-194 (apiVersion corrected only)"),
+            Some((167, 194))
+        );
     }
 }
