@@ -14,11 +14,12 @@
 //! - [`matrix`]: runs over several clusters; [`keeper`]: clusters kept for test runners;
 //! - [`report`]: the report model and its formats.
 
+pub use sidecar_conformance_judges as judges;
+pub use sidecar_conformance_judges::{behaviour, evidence, lint};
 pub use sidecar_conformance_model as model;
 pub use sidecar_conformance_model::{doc, timeline, version};
 
 pub mod apply;
-pub mod behaviour;
 pub mod cleanup;
 pub mod cluster;
 pub mod diagnose;
@@ -27,7 +28,6 @@ pub mod error;
 pub mod fault;
 pub mod gate;
 pub mod keeper;
-pub mod lint;
 pub mod matrix;
 pub mod observe;
 pub mod process;

@@ -13,10 +13,10 @@ use kube::runtime::wait::await_condition;
 use serde_json::json;
 
 use crate::apply::{AppliedObject, Applier};
-use crate::behaviour::evidence::{STUCK_WINDOW, runtime_start_failures, stuck_behind_init};
 use crate::behaviour::{Action, Behaviour, Observation, Rejection, Scenario, WaitRecord, expected_outcome};
 use crate::diagnose;
 use crate::error::ApplyError;
+use crate::evidence::{STUCK_WINDOW, runtime_start_failures, stuck_behind_init};
 use crate::fault::{Fault, FaultWatch, image_pull_failure};
 use crate::gate::{GateEffect, effect};
 use crate::observe::{LiveRecorder, Recorder};

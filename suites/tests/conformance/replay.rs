@@ -313,7 +313,7 @@ fn a_start_the_runtime_failed_is_not_a_run_of_the_container() {
     // runtime's failure is reported beside it.
     let j = judge(&obs);
     assert_eq!(j.outcome, Outcome::Holds, "{:#?}", j.evidence);
-    let failures = behaviour::evidence::runtime_start_failures(&obs);
+    let failures = sidecar_conformance::evidence::runtime_start_failures(&obs);
     assert_eq!(failures.len(), 1, "{failures:#?}");
     assert!(failures[0].contains("after-sidecar") && failures[0].contains("unable to freeze"));
     assert!(!sidecar_conformance::runner::inconclusive(
@@ -331,7 +331,7 @@ fn a_play_spoiled_by_the_runtime_is_set_aside_only_when_it_did_not_pass() {
     let obs = from(obs);
     let j = judge(&obs);
     assert_violated(&j, "app started at -");
-    let failures = behaviour::evidence::runtime_start_failures(&obs);
+    let failures = sidecar_conformance::evidence::runtime_start_failures(&obs);
     let verdict = CheckResult::verdict_of(Outcome::Holds, j.outcome);
     assert!(sidecar_conformance::runner::inconclusive(verdict, &failures));
     // Without a runtime failure, a violation stands as it is.

@@ -7,10 +7,9 @@
 //!
 //! Judges do not know what they should find on a given cluster; they say what they
 //! found ([`Outcome`]). The expected outcome comes from the gate table
-//! ([`crate::gate::effect`]) via [`expected_outcome`]; the runner compares the two.
+//! ([`sidecar_conformance_model::gate::effect`]) via [`expected_outcome`]; the runner compares the two.
 
 mod backoff;
-pub mod evidence;
 mod job;
 pub use job::fix_api_version_only;
 mod job_fails;
@@ -29,10 +28,10 @@ use std::time::Duration;
 pub use sidecar_conformance_model::judgement::{Judgement, Outcome, Subject};
 pub use sidecar_conformance_model::observation::{Action, Observation, Rejection, WaitRecord};
 
-use crate::apply::Manifest;
-use crate::doc;
-use crate::gate::GateEffect;
-use crate::observe::Recorder;
+use sidecar_conformance_model::doc;
+use sidecar_conformance_model::gate::GateEffect;
+use sidecar_conformance_model::manifest::Manifest;
+use sidecar_conformance_model::recorder::Recorder;
 
 /// What the runner does to observe a behaviour.
 #[derive(Debug, Clone, Copy)]
@@ -342,7 +341,7 @@ const CATALOGUE: &[Behaviour] = &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gate::GateEffect;
+    use sidecar_conformance_model::gate::GateEffect;
 
     #[test]
     fn every_claim_is_quoted_from_the_page() {

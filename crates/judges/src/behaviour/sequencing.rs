@@ -3,12 +3,12 @@
 //! `started` (sidecar), and the sidecars keep running with the app.
 
 use jiff::Timestamp;
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline};
 
-use super::evidence::{Findings, fmt_time, missing, ran_or_held_up, sidecar_ignored};
 use super::ordering::DELAY_ANNOTATION;
 use super::{Judgement, Observation};
-use crate::observe::Recorder;
-use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline};
+use crate::evidence::{Findings, fmt_time, missing, ran_or_held_up, sidecar_ignored};
 
 const POD: &str = "init-sequencing";
 const APP: &str = "app";

@@ -1,10 +1,11 @@
 //! "start-ordering": the sidecar starts before the app; the init container after it
 //! waits until the sidecar is `started` (here: until its startup probe passed).
 
-use super::evidence::{Findings, fmt_time, missing, ran_or_held_up, sidecar_ignored, termination};
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerRole};
+
 use super::{Judgement, Observation};
-use crate::observe::Recorder;
-use crate::timeline::{ContainerEventKind, ContainerRole};
+use crate::evidence::{Findings, fmt_time, missing, ran_or_held_up, sidecar_ignored, termination};
 
 const POD: &str = "start-ordering";
 const SIDECAR: &str = "sidecar";

@@ -7,10 +7,10 @@
 //! reads the scheduler's answer from their `PodScheduled` condition.
 
 use k8s_openapi::api::core::v1::{Container, Pod};
+use sidecar_conformance_model::recorder::Recorder;
 
-use super::evidence::{Findings, declared_sidecars};
 use super::{Judgement, Observation, Outcome};
-use crate::observe::Recorder;
+use crate::evidence::{Findings, declared_sidecars};
 
 /// Extended resources the runner advertises on every node for this scenario, and their
 /// capacity.
@@ -191,11 +191,13 @@ pub fn judge(obs: &Observation) -> Judgement {
 
 #[cfg(test)]
 mod tests {
+    use sidecar_conformance_model::doc;
+
     use super::*;
 
     #[test]
     fn both_rules_on_the_fixture_pods() {
-        let pods: Vec<Pod> = serde_saphyr::from_multiple(crate::doc::EFFECTIVE_REQUESTS.text).unwrap();
+        let pods: Vec<Pod> = serde_saphyr::from_multiple(doc::EFFECTIVE_REQUESTS.text).unwrap();
         let (after, before) = (&pods[0], &pods[1]);
         assert_eq!(page_rule(after, PODS[0].1), 8);
         assert_eq!(kubernetes_rule(after, PODS[0].1), 8);

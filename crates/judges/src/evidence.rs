@@ -1,10 +1,10 @@
 //! Facts several judges read from an observation.
 
 use k8s_openapi::api::core::v1::Pod;
-
-use super::{Judgement, Observation, Outcome, Rejection};
-use crate::doc;
-use crate::timeline::{ContainerEventKind, ContainerRole};
+use sidecar_conformance_model::doc;
+use sidecar_conformance_model::judgement::{Judgement, Outcome};
+use sidecar_conformance_model::observation::{Observation, Rejection};
+use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerRole};
 
 /// Evidence gathered check by check: a failed check makes the claim `Violated` and is
 /// marked `NOT:` in the evidence.
@@ -348,7 +348,10 @@ pub fn termination(
 /// Whether some pod is held up by a regular init container that has been running for
 /// at least `window` (seen by the recorder) while none of its app containers ever ran:
 /// the shape of a pod whose sidecar was turned into a regular init container.
-pub fn stuck_behind_init(rec: &crate::observe::Recorder, window: std::time::Duration) -> bool {
+pub fn stuck_behind_init(
+    rec: &sidecar_conformance_model::recorder::Recorder,
+    window: std::time::Duration,
+) -> bool {
     let now = jiff::Timestamp::now();
     rec.timeline().pods.values().any(|pod| {
         let apps_never_ran = !pod.with_role(ContainerRole::App).any(|a| a.ever_ran());
@@ -399,7 +402,11 @@ pub fn missing(what: String) -> Judgement {
 }
 
 /// Settled once `container` of `pod` ran, or when a pod is held up by an init container.
-pub fn ran_or_held_up(rec: &crate::observe::Recorder, pod: &str, container: &str) -> bool {
+pub fn ran_or_held_up(
+    rec: &sidecar_conformance_model::recorder::Recorder,
+    pod: &str,
+    container: &str,
+) -> bool {
     let ran = rec
         .timeline()
         .pods

@@ -1,14 +1,15 @@
 //! "job-completes": the corrected Job finishes although its sidecar never exits by
 //! itself; "job-example-as-written": the page's Job block is refused.
 
-use super::evidence::{
+use sidecar_conformance_model::doc;
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::ContainerRole;
+
+use super::{Judgement, Observation, Outcome};
+use crate::evidence::{
     Findings, STUCK_WINDOW, confirms_kind_not_served, confirms_undeclared_fields, fmt_time,
     misplaced_container_fields, missing, sidecar_ignored, stuck_behind_init, termination,
 };
-use super::{Judgement, Observation, Outcome};
-use crate::doc;
-use crate::observe::Recorder;
-use crate::timeline::ContainerRole;
 
 const JOB: &str = "myapp";
 const MAIN: &str = "myjob";
@@ -228,11 +229,8 @@ mod tests {
 
     #[test]
     fn fixing_the_api_version_changes_only_that_line() {
-        let fixed = fix_api_version_only(crate::doc::JOB_AS_WRITTEN.text);
+        let fixed = fix_api_version_only(doc::JOB_AS_WRITTEN.text);
         assert!(fixed.starts_with("apiVersion: batch/v1\nkind: Job\n"));
-        assert_eq!(
-            fixed.lines().count(),
-            crate::doc::JOB_AS_WRITTEN.text.lines().count()
-        );
+        assert_eq!(fixed.lines().count(), doc::JOB_AS_WRITTEN.text.lines().count());
     }
 }

@@ -2,11 +2,13 @@
 //! and a failing readiness probe restarts nothing.
 
 use jiff::Timestamp;
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::{
+    ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, PodTimeline,
+};
 
-use super::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
 use super::{Judgement, Observation};
-use crate::observe::Recorder;
-use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, PodTimeline};
+use crate::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
 
 const POD: &str = "sidecar-readiness";
 const SIDECAR: &str = "sidecar";

@@ -4,11 +4,11 @@
 //! init containers) would disagree with both.
 
 use k8s_openapi::api::core::v1::{Container, Pod};
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::ContainerRole;
 
-use super::evidence::{Findings, declared_sidecars};
 use super::{Judgement, Observation};
-use crate::observe::Recorder;
-use crate::timeline::ContainerRole;
+use crate::evidence::{Findings, declared_sidecars};
 
 /// The annotation of each fixture pod naming the class the page's rule gives.
 pub const EXPECTED_ANNOTATION: &str = "sidecar-conformance.io/expected-qos";
@@ -171,11 +171,13 @@ pub fn judge(obs: &Observation) -> Judgement {
 
 #[cfg(test)]
 mod tests {
+    use sidecar_conformance_model::doc;
+
     use super::*;
 
     #[test]
     fn the_rule_reads_every_fixture_pod_as_annotated() {
-        let docs: Vec<Pod> = serde_saphyr::from_multiple(crate::doc::QOS.text).unwrap();
+        let docs: Vec<Pod> = serde_saphyr::from_multiple(doc::QOS.text).unwrap();
         assert_eq!(docs.len(), 3);
         for pod in &docs {
             let expected = &pod.metadata.annotations.as_ref().unwrap()[EXPECTED_ANNOTATION];

@@ -2,10 +2,11 @@
 //! every pod fails with its main container, its sidecar is stopped, the Job retries up
 //! to its backoffLimit and then fails.
 
-use super::evidence::{Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination};
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::ContainerRole;
+
 use super::{Judgement, Observation};
-use crate::observe::Recorder;
-use crate::timeline::ContainerRole;
+use crate::evidence::{Findings, STUCK_WINDOW, fmt_time, sidecar_ignored, stuck_behind_init, termination};
 
 const JOB: &str = "job-fails";
 const MAIN: &str = "myjob";
@@ -128,11 +129,13 @@ pub fn judge(obs: &Observation) -> Judgement {
 
 #[cfg(test)]
 mod tests {
+    use sidecar_conformance_model::doc;
+
     use super::*;
 
     #[test]
     fn attempts_follow_the_fixtures_backoff_limit() {
-        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(crate::doc::JOB_FAILS.text).unwrap();
+        let docs: Vec<serde_json::Value> = serde_saphyr::from_multiple(doc::JOB_FAILS.text).unwrap();
         assert_eq!(
             docs[0]["spec"]["backoffLimit"].as_u64(),
             Some(ATTEMPTS as u64 - 1)

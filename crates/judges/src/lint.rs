@@ -8,12 +8,13 @@
 //! joins both, and [`render_markdown`] writes the list the README shows.
 
 use serde::{Deserialize, Serialize};
+use sidecar_conformance_model::doc;
+use sidecar_conformance_model::judgement::{Judgement, Outcome};
+use sidecar_conformance_model::observation::{Observation, Rejection};
 
-use crate::behaviour::evidence::{
+use crate::evidence::{
     Findings, confirms_kind_not_served, confirms_undeclared_fields, misplaced_container_fields,
 };
-use crate::behaviour::{Judgement, Observation, Outcome, Rejection};
-use crate::doc;
 
 /// What kind of defect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

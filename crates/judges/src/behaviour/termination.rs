@@ -3,9 +3,12 @@
 //! SIGTERM reaches each sidecar and SIGKILL follows, and their non-zero exit codes are
 //! the normal end of a pod.
 
-use super::evidence::{Findings, missing, sidecar_ignored};
+use sidecar_conformance_model::timeline::{
+    ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind,
+};
+
 use super::{Judgement, Observation};
-use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind};
+use crate::evidence::{Findings, missing, sidecar_ignored};
 
 const POD: &str = "termination-order";
 const APP: &str = "app";

@@ -2,10 +2,10 @@
 //! the app container keeps its container; and the other way round.
 
 use jiff::Timestamp;
+use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerTimeline};
 
-use super::evidence::{Findings, sidecar_ignored};
 use super::{Judgement, Observation};
-use crate::timeline::{ContainerEventKind, ContainerTimeline};
+use crate::evidence::{Findings, sidecar_ignored};
 
 /// The container ID a container had at `t` (the last ID seen at or before it).
 fn id_at(c: &ContainerTimeline, t: Timestamp) -> Option<&str> {

@@ -2,10 +2,11 @@
 //! over 127.0.0.1) and its volumes (the sidecar ships the line the app wrote), read in
 //! the containers' own logs.
 
-use super::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerRole};
+
 use super::{Judgement, Observation};
-use crate::observe::Recorder;
-use crate::timeline::{ContainerEventKind, ContainerRole};
+use crate::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
 
 const POD: &str = "shared-namespaces";
 const SIDECAR: &str = "sidecar";

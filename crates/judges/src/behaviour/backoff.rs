@@ -1,10 +1,13 @@
 //! "sidecar-backoff": a failing sidecar is restarted with crash-loop back-off although
 //! the pod's restartPolicy is Never, and the app keeps running untouched.
 
-use super::evidence::{Findings, fmt_time, missing};
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::{
+    ContainerEventKind, ContainerRole, ContainerTimeline, PodTimeline,
+};
+
 use super::{Judgement, Observation, Outcome};
-use crate::observe::Recorder;
-use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodTimeline};
+use crate::evidence::{Findings, fmt_time, missing};
 
 const POD: &str = "sidecar-backoff";
 const SIDECAR: &str = "sidecar";

@@ -6,13 +6,15 @@
 use std::time::Duration;
 
 use jiff::Timestamp;
+use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::timeline::{
+    ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, Timeline,
+};
 
-use super::evidence::{
+use super::{Judgement, Observation};
+use crate::evidence::{
     Findings, STUCK_WINDOW, ready_column, restarts_column, sidecar_ignored, status_column, stuck_behind_init,
 };
-use super::{Judgement, Observation};
-use crate::observe::Recorder;
-use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, Timeline};
 
 /// Replicas of the page's Deployment.
 const REPLICAS: usize = 2;
