@@ -11,29 +11,25 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::{Event, Pod};
-use kube::Api;
 use kube::api::{ListParams, LogParams};
-
-use crate::runner::Target;
+use kube::{Api, Client};
 
 /// Bound on each request: after a fault the API server may never answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Collects the diagnostics of a play in `namespace` that ran from `since` to now, and
-/// returns their directory relative to the run directory.
+/// Collects the diagnostics of a play in `namespace` of `cluster` that ran from `since`
+/// to now, and returns their directory relative to the run directory `run_dir`.
 pub async fn collect(
-    target: &Target,
+    client: &Client,
+    cluster: &str,
+    run_dir: &Path,
     behaviour: &str,
     namespace: &str,
     since: jiff::Timestamp,
 ) -> Option<String> {
-    let dir = target
-        .run_dir
-        .join("diagnostics")
-        .join(&target.name)
-        .join(behaviour);
+    let dir = run_dir.join("diagnostics").join(cluster).join(behaviour);
     std::fs::create_dir_all(dir.join("logs")).ok()?;
-    let client = target.client.clone();
+    let client = client.clone();
     let events: Api<Event> = Api::namespaced(client.clone(), namespace);
     write(
         &dir.join("events.txt"),
@@ -84,13 +80,8 @@ pub async fn collect(
             format!("pods of {namespace} could not be read: {e}\n"),
         ),
     }
-    node_journal(&target.name, since, &dir).await;
-    Some(
-        dir.strip_prefix(&target.run_dir)
-            .unwrap_or(&dir)
-            .display()
-            .to_string(),
-    )
+    node_journal(cluster, since, &dir).await;
+    Some(dir.strip_prefix(run_dir).unwrap_or(&dir).display().to_string())
 }
 
 /// The kubelet's and containerd's journal of every kind node of `cluster` on this

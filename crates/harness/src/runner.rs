@@ -158,7 +158,15 @@ pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) 
         let played = observe(target, behaviour, &namespace, progress).await;
         let again = conclude(target, behaviour, attempt, played, &mut result, progress);
         if !again && result.verdict != Verdict::Pass {
-            result.diagnostics = diagnose::collect(target, behaviour.id, &namespace, since).await;
+            result.diagnostics = diagnose::collect(
+                &target.client,
+                &target.name,
+                &target.run_dir,
+                behaviour.id,
+                &namespace,
+                since,
+            )
+            .await;
         }
         delete_namespace(target, &namespace).await;
         if !again {
