@@ -57,7 +57,7 @@ pub struct CheckResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fault: Option<Fault>,
     /// The second question, apart from the verdict: where this result shows the page
-    /// itself wrong, with what Kubernetes does instead (see [`Report::page_status`]).
+    /// itself wrong, with what Kubernetes does instead (see [`CheckResult::page_status`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub page_findings: Vec<String>,
     /// For a `fail` or an `error`: the directory (relative to the run directory) with

@@ -1,5 +1,5 @@
 //! Timelines: what happened to each pod and each of its containers, in order, with
-//! times. The recorder ([`crate::observe`]) builds them from watch events; behaviours
+//! times. The recorder ([`crate::recorder`]) builds them from watch events; behaviours
 //! judge them. They serialize to JSON so that real runs can be replayed in unit tests.
 
 use std::collections::BTreeMap;

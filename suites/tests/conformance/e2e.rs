@@ -1,5 +1,5 @@
 //! The page's behaviours on real kind clusters, one module per cluster. Each test
-//! passes when the cluster does what the gate table (`crates/harness/src/gate.rs`) says it
+//! passes when the cluster does what the gate table (`crates/model/src/gate.rs`) says it
 //! must: with the gate on, the page's claim holds; with it off (1.32), the would-be
 //! sidecar is a regular init container that holds its pod up; on 1.37, where the gate
 //! is gone, a cluster asked to switch it off must fail to come up, in the kubelet's
