@@ -13,7 +13,7 @@ use kube::runtime::wait::await_condition;
 use serde_json::json;
 
 use crate::apply::{AppliedObject, Applier};
-use crate::behaviour::{Action, Behaviour, Observation, Rejection, Scenario, WaitRecord, expected_outcome};
+use crate::behaviour::{Action, Behaviour, Observation, Rejection, Step, WaitRecord, expected_outcome};
 use crate::diagnose;
 use crate::error::ApplyError;
 use crate::evidence::{STUCK_WINDOW, runtime_start_failures, stuck_behind_init};
@@ -378,9 +378,14 @@ async fn observe(
     let final_state = recorder.stop();
     obs.timeline = final_state.timeline().clone();
     obs.pods = final_state.pods().values().cloned().collect();
-    if let (Ok(Some(_)), Scenario::ApplyWithNodeResources { resources, .. }) = (&played, behaviour.scenario) {
+    if let Ok(Some(_)) = &played {
         // The play was stopped before it could take its node resources away.
-        let _ = tokio::time::timeout(AFTER_FAULT_TIMEOUT, advertise(&target.client, resources, false)).await;
+        for step in behaviour.scenario.steps {
+            if let Step::AdvertiseNodeResources(resources) = *step {
+                let removal = advertise(&target.client, resources, false);
+                let _ = tokio::time::timeout(AFTER_FAULT_TIMEOUT, removal).await;
+            }
+        }
     }
     Ok((obs, played?))
 }
@@ -423,6 +428,8 @@ async fn pull_failure(recorder: &LiveRecorder) -> Fault {
     }
 }
 
+/// Plays the scenario's steps in order until one leaves nothing more to observe; then
+/// takes away the node resources it advertised, whatever happened.
 async fn play(
     target: &Target,
     behaviour: &Behaviour,
@@ -431,32 +438,82 @@ async fn play(
     obs: &mut Observation,
     progress: &Progress,
 ) -> anyhow::Result<()> {
-    match behaviour.scenario {
-        Scenario::ApplyAndObserve {
-            manifests,
-            settled,
-            window,
-            logs,
-        } => {
+    let play = Play {
+        target,
+        behaviour,
+        namespace,
+        recorder,
+        progress,
+    };
+    let mut advertised = Vec::new();
+    let mut played = Ok(());
+    for step in behaviour.scenario.steps {
+        match play_step(&play, step, obs, &mut advertised).await {
+            Ok(true) => {}
+            Ok(false) => break,
+            Err(e) => {
+                played = Err(e);
+                break;
+            }
+        }
+    }
+    // Take the resources away before anything else, whatever happened; the pods that
+    // hold them go with the namespace.
+    let mut removed = Ok(0);
+    for (resources, nodes) in advertised {
+        removed = removed.and(advertise(&target.client, resources, false).await);
+        progress.say(format!(
+            "{}: {}: advertised {} on {} node(s) for the scenario, then removed them",
+            target.name,
+            behaviour.id,
+            resources
+                .iter()
+                .map(|(r, n)| format!("{r}={n}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            nodes
+        ));
+    }
+    played?;
+    removed?;
+    Ok(())
+}
+
+/// What every step of a play works with.
+struct Play<'a> {
+    target: &'a Target,
+    behaviour: &'a Behaviour,
+    namespace: &'a str,
+    recorder: &'a LiveRecorder,
+    progress: &'a Progress,
+}
+
+/// Plays one step; `Ok(false)` when it leaves nothing more to observe (a manifest
+/// refused, a pod whose containers never all ran). Node resources it advertises are
+/// added to `advertised` (with the number of nodes), for [`play`] to take away.
+async fn play_step(
+    play: &Play<'_>,
+    step: &Step,
+    obs: &mut Observation,
+    advertised: &mut Vec<(&'static [(&'static str, i64)], usize)>,
+) -> anyhow::Result<bool> {
+    let Play {
+        target,
+        behaviour,
+        namespace,
+        recorder,
+        progress,
+    } = *play;
+    match *step {
+        Step::Apply(manifests) => {
             for m in manifests {
                 obs.manifests.push(m.path.to_string());
                 if !apply_recording(target, m.path, m.text, namespace, obs).await? {
-                    return Ok(());
+                    return Ok(false);
                 }
             }
-            let wait = recorder.wait_for("the scenario to settle", window, settled).await;
-            obs.waits.push(wait_record(
-                "pods settled (finished, ready, or held up by an init container)",
-                &wait,
-                window,
-            ));
-            wait_for_jobs(target, namespace, recorder, obs).await;
-            obs.objects = fetch_objects(target, namespace, &obs.applied).await;
-            if logs {
-                obs.logs = read_logs(target, namespace, &recorder.snapshot()).await;
-            }
         }
-        Scenario::ExpectRejection { manifest, retry } => {
+        Step::ExpectRejection { manifest, retry } => {
             obs.manifests.push(manifest.path.to_string());
             let accepted = apply_recording(target, manifest.path, manifest.text, namespace, obs).await?;
             if let (false, Some(retry)) = (accepted, retry) {
@@ -465,57 +522,23 @@ async fn play(
                 apply_recording(target, &path, &fixed, namespace, obs).await?;
             }
         }
-        Scenario::ApplyWithNodeResources {
-            manifests,
-            resources,
+        Step::AdvertiseNodeResources(resources) => {
+            let nodes = advertise(&target.client, resources, true).await?;
+            advertised.push((resources, nodes));
+        }
+        Step::Settle {
             settled,
             window,
+            what,
         } => {
-            let nodes = advertise(&target.client, resources, true).await?;
-            let played = async {
-                for m in manifests {
-                    obs.manifests.push(m.path.to_string());
-                    if !apply_recording(target, m.path, m.text, namespace, obs).await? {
-                        return anyhow::Ok(());
-                    }
-                }
-                let wait = recorder
-                    .wait_for("the scheduler's answers", window, settled)
-                    .await;
-                obs.waits
-                    .push(wait_record("the scheduler's answer for every pod", &wait, window));
-                anyhow::Ok(())
-            }
-            .await;
-            // Take the resources away before anything else, whatever happened; the
-            // pods that hold them go with the namespace.
-            let removed = advertise(&target.client, resources, false).await;
-            progress.say(format!(
-                "{}: {}: advertised {} on {} node(s) for the scenario, then removed them",
-                target.name,
-                behaviour.id,
-                resources
-                    .iter()
-                    .map(|(r, n)| format!("{r}={n}"))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                nodes
-            ));
-            played?;
-            removed?;
+            let wait = recorder.wait_for(what, window, settled).await;
+            obs.waits.push(wait_record(what, &wait, window));
         }
-        Scenario::DeleteWhenRunning {
-            manifest,
-            pod,
-            window,
-        } => {
-            obs.manifests.push(manifest.path.to_string());
-            if !apply_recording(target, manifest.path, manifest.text, namespace, obs).await? {
-                return Ok(());
-            }
-            if !wait_all_running(recorder, pod, window, obs).await {
-                return Ok(());
-            }
+        Step::WaitForJobs => wait_for_jobs(target, namespace, recorder, obs).await,
+        Step::FetchObjects => obs.objects = fetch_objects(target, namespace, &obs.applied).await,
+        Step::ReadLogs => obs.logs = read_logs(target, namespace, &recorder.snapshot()).await,
+        Step::WaitAllRunning { pod, window } => return Ok(wait_all_running(recorder, pod, window, obs).await),
+        Step::DeletePod { pod, window } => {
             let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
             let at = jiff::Timestamp::now();
             pods.delete(pod, &DeleteParams::default())
@@ -538,7 +561,7 @@ async fn play(
             let wait = recorder.wait_for(&what, window, gone).await;
             obs.waits.push(wait_record(&what, &wait, window));
         }
-        Scenario::LintPage => {
+        Step::LintPage => {
             for block in crate::doc::yaml_blocks(crate::doc::PAGE) {
                 let label = crate::doc::block_label(crate::doc::PAGE, block);
                 obs.manifests.push(label.clone());
@@ -551,19 +574,11 @@ async fn play(
                 }
             }
         }
-        Scenario::RestartInTurn {
-            manifest,
+        Step::RestartInTurn {
             pod,
             containers,
             window,
         } => {
-            obs.manifests.push(manifest.path.to_string());
-            if !apply_recording(target, manifest.path, manifest.text, namespace, obs).await? {
-                return Ok(());
-            }
-            if !wait_all_running(recorder, pod, window, obs).await {
-                return Ok(());
-            }
             let pods: Api<Pod> = Api::namespaced(target.client.clone(), namespace);
             for container in containers {
                 let restarts_before = restart_count(&recorder.snapshot(), pod, container);
@@ -602,7 +617,7 @@ async fn play(
             // timeline up to here, and the other container's state is in it.
         }
     }
-    Ok(())
+    Ok(true)
 }
 
 /// Adds (or, with `add` false, removes) extended resources to every node's capacity

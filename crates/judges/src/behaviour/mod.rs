@@ -1,13 +1,15 @@
 //! The page's claims as checks.
 //!
 //! A [`Behaviour`] is a catalogue entry: the sentence(s) of the page it checks, the
-//! [`Scenario`] the runner plays on a cluster to observe it, and a judge: a pure
-//! function from the resulting [`Observation`] to a [`Judgement`]. Adding a claim is
-//! adding an entry and its judge; the runner, the report and the tests pick it up.
+//! [`Scenario`] the runner plays on a cluster to observe it (a list of [`Step`]s, data
+//! the runner plays in a loop), and a judge: a pure function from the resulting
+//! [`Observation`] to a [`Judgement`]. Adding a claim is adding an entry and its judge;
+//! the runner, the report and the tests pick it up.
 //!
 //! Judges do not know what they should find on a given cluster; they say what they
 //! found ([`Outcome`]). The expected outcome comes from the gate table
-//! ([`sidecar_conformance_model::gate::effect`]) via [`expected_outcome`]; the runner compares the two.
+//! ([`sidecar_conformance_model::gate::effect`]) via [`expected_outcome`]; the runner
+//! compares the two.
 
 mod backoff;
 mod job;
@@ -33,52 +35,82 @@ use sidecar_conformance_model::gate::GateEffect;
 use sidecar_conformance_model::manifest::Manifest;
 use sidecar_conformance_model::recorder::Recorder;
 
-/// What the runner does to observe a behaviour.
+/// What the runner does to observe a behaviour: steps, played in order. A step that
+/// leaves nothing more to observe (a manifest refused, a pod whose containers never all
+/// run) ends the play; the judge reads what was recorded up to there.
 #[derive(Debug, Clone, Copy)]
-pub enum Scenario {
-    /// Apply the manifests, record until `settled` holds (or the window ends), then
-    /// fetch the final workload objects.
-    ApplyAndObserve {
-        manifests: &'static [Manifest],
-        settled: fn(&Recorder) -> bool,
-        window: Duration,
-        /// Also read every container's log at the end (into [`Observation::logs`]).
-        logs: bool,
-    },
+pub struct Scenario {
+    pub steps: &'static [Step],
+}
+
+/// One step of a scenario.
+#[derive(Debug, Clone, Copy)]
+pub enum Step {
+    /// Apply the manifests in turn; one the API server refuses ends the play (the
+    /// refusal is recorded).
+    Apply(&'static [Manifest]),
     /// Apply one manifest, expecting refusal; then apply `retry` (the same text with
     /// only its first mistake corrected) to surface the next ones.
     ExpectRejection {
         manifest: Manifest,
         retry: Option<fn(&str) -> String>,
     },
-    /// Advertise extended resources on every node, apply the manifests, record until
-    /// `settled`, and take the resources away again (also on failure).
-    ApplyWithNodeResources {
-        manifests: &'static [Manifest],
-        resources: &'static [(&'static str, i64)],
+    /// Advertise extended resources on every node for the rest of the play; they are
+    /// taken away again when it ends, whatever happened (also after a fault).
+    AdvertiseNodeResources(&'static [(&'static str, i64)]),
+    /// Record until `settled` holds (or `window` ends); `what` names the wait in the
+    /// observation.
+    Settle {
         settled: fn(&Recorder) -> bool,
         window: Duration,
+        what: &'static str,
     },
-    /// Apply a pod, wait until all its containers run, delete it (its own grace
-    /// period), and record until it is gone.
-    DeleteWhenRunning {
-        manifest: Manifest,
+    /// Once a pod has finished, wait (at most 30 s) for every applied Job to be
+    /// Complete or Failed.
+    WaitForJobs,
+    /// Fetch the final state of every applied object other than pods (into
+    /// [`Observation::objects`]).
+    FetchObjects,
+    /// Read every container's log (into [`Observation::logs`]).
+    ReadLogs,
+    /// Wait until every container of `pod` runs; if they do not, the play ends.
+    WaitAllRunning { pod: &'static str, window: Duration },
+    /// Delete `pod` (its own grace period) and record until it is gone.
+    DeletePod { pod: &'static str, window: Duration },
+    /// Make each named container's process exit in turn, waiting after each for the
+    /// container to be running again.
+    RestartInTurn {
         pod: &'static str,
+        containers: &'static [&'static str],
         window: Duration,
     },
     /// Check the page itself: each of its YAML blocks as a server-side dry run (strict),
     /// a block refused for its apiVersion once more with only that corrected. The judge
     /// adds what the page shows without a cluster ([`crate::lint`]).
     LintPage,
-    /// Apply a pod, wait until all its containers run, then make each named container's
-    /// process exit in turn, waiting after each for the container to be running again.
-    RestartInTurn {
-        manifest: Manifest,
-        pod: &'static str,
-        containers: &'static [&'static str],
-        window: Duration,
-    },
 }
+
+impl Step {
+    /// The step's name, as the catalogue's tests list scenarios.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Step::Apply(_) => "apply",
+            Step::ExpectRejection { .. } => "expect-rejection",
+            Step::AdvertiseNodeResources(_) => "advertise-node-resources",
+            Step::Settle { .. } => "settle",
+            Step::WaitForJobs => "wait-for-jobs",
+            Step::FetchObjects => "fetch-objects",
+            Step::ReadLogs => "read-logs",
+            Step::WaitAllRunning { .. } => "wait-all-running",
+            Step::DeletePod { .. } => "delete-pod",
+            Step::RestartInTurn { .. } => "restart-in-turn",
+            Step::LintPage => "lint-page",
+        }
+    }
+}
+
+/// What the runner records of a [`Step::Settle`] wait, for most scenarios.
+const SETTLED: &str = "pods settled (finished, ready, or held up by an init container)";
 
 /// A claim of the page and how to check it.
 #[derive(Debug, Clone, Copy)]
@@ -126,11 +158,17 @@ const CATALOGUE: &[Behaviour] = &[
             "If an init container is created with its `restartPolicy` set to `Always`, it will start and remain running during the entire life of the Pod.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::DEPLOYMENT],
-            settled: ready::settled,
-            window: Duration::from_secs(120),
-            logs: false,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::DEPLOYMENT]),
+                Step::Settle {
+                    settled: ready::settled,
+                    window: Duration::from_secs(120),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+            ],
         },
         judge: ready::judge,
     },
@@ -142,11 +180,17 @@ const CATALOGUE: &[Behaviour] = &[
             "If you define a job that uses sidecar using Kubernetes-style init containers, the sidecar container in each Pod does not prevent the job from completing after the main container has finished.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::JOB_CORRECTED],
-            settled: job::settled,
-            window: Duration::from_secs(150),
-            logs: false,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::JOB_CORRECTED]),
+                Step::Settle {
+                    settled: job::settled,
+                    window: Duration::from_secs(150),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+            ],
         },
         judge: job::judge,
     },
@@ -159,11 +203,17 @@ const CATALOGUE: &[Behaviour] = &[
             "That status either becomes true because there is a process running in the container and no startup probe defined, or as a result of its `startupProbe` succeeding.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::START_ORDERING],
-            settled: ordering::settled,
-            window: Duration::from_secs(120),
-            logs: false,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::START_ORDERING]),
+                Step::Settle {
+                    settled: ordering::settled,
+                    window: Duration::from_secs(120),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+            ],
         },
         judge: ordering::judge,
     },
@@ -175,11 +225,17 @@ const CATALOGUE: &[Behaviour] = &[
             "If a readinessProbe is specified for this init container, its result will be used to determine the `ready` state of the Pod.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::SIDECAR_READINESS],
-            settled: readiness::settled,
-            window: Duration::from_secs(120),
-            logs: false,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::SIDECAR_READINESS]),
+                Step::Settle {
+                    settled: readiness::settled,
+                    window: Duration::from_secs(120),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+            ],
         },
         judge: readiness::judge,
     },
@@ -192,11 +248,17 @@ const CATALOGUE: &[Behaviour] = &[
             "This is important when there is more than one entry inside `.spec.initContainers` for a Pod.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::INIT_SEQUENCING],
-            settled: sequencing::settled,
-            window: Duration::from_secs(120),
-            logs: false,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::INIT_SEQUENCING]),
+                Step::Settle {
+                    settled: sequencing::settled,
+                    window: Duration::from_secs(120),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+            ],
         },
         judge: sequencing::judge,
     },
@@ -209,11 +271,19 @@ const CATALOGUE: &[Behaviour] = &[
             "Sidecar containers have their own independent lifecycles. They can be started, stopped, and restarted independently of app containers.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::RestartInTurn {
-            manifest: doc::RESTART_INDEPENDENCE,
-            pod: "restart-independence",
-            containers: &["sidecar", "app"],
-            window: Duration::from_secs(90),
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::RESTART_INDEPENDENCE]),
+                Step::WaitAllRunning {
+                    pod: "restart-independence",
+                    window: Duration::from_secs(90),
+                },
+                Step::RestartInTurn {
+                    pod: "restart-independence",
+                    containers: &["sidecar", "app"],
+                    window: Duration::from_secs(90),
+                },
+            ],
         },
         judge: restart::judge,
     },
@@ -226,11 +296,17 @@ const CATALOGUE: &[Behaviour] = &[
             "These can be `started`, `stopped` or `restarted` without affecting the main application container and other initContainers.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::SIDECAR_BACKOFF],
-            settled: backoff::settled,
-            window: Duration::from_secs(120),
-            logs: false,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::SIDECAR_BACKOFF]),
+                Step::Settle {
+                    settled: backoff::settled,
+                    window: Duration::from_secs(120),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+            ],
         },
         judge: backoff::judge,
     },
@@ -242,11 +318,17 @@ const CATALOGUE: &[Behaviour] = &[
             "If you define a job that uses sidecar using Kubernetes-style init containers, the sidecar container in each Pod does not prevent the job from completing after the main container has finished.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::JOB_FAILS],
-            settled: job_fails::settled,
-            window: Duration::from_secs(150),
-            logs: false,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::JOB_FAILS]),
+                Step::Settle {
+                    settled: job_fails::settled,
+                    window: Duration::from_secs(150),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+            ],
         },
         judge: job_fails::judge,
     },
@@ -258,11 +340,18 @@ const CATALOGUE: &[Behaviour] = &[
             "Sidecar containers share the same network and storage namespaces with the primary container. This co-location allows them to interact closely and share resources.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::SHARED_NAMESPACES],
-            settled: shared::settled,
-            window: Duration::from_secs(120),
-            logs: true,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::SHARED_NAMESPACES]),
+                Step::Settle {
+                    settled: shared::settled,
+                    window: Duration::from_secs(120),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+                Step::ReadLogs,
+            ],
         },
         judge: shared::judge,
     },
@@ -275,10 +364,18 @@ const CATALOGUE: &[Behaviour] = &[
             "So exit codes different from 0 (0 indicates successful exit), for sidecar containers are normal on Pod termination and should be generally ignored by the external tooling.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::DeleteWhenRunning {
-            manifest: doc::TERMINATION_ORDER,
-            pod: "termination-order",
-            window: Duration::from_secs(90),
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::TERMINATION_ORDER]),
+                Step::WaitAllRunning {
+                    pod: "termination-order",
+                    window: Duration::from_secs(90),
+                },
+                Step::DeletePod {
+                    pod: "termination-order",
+                    window: Duration::from_secs(90),
+                },
+            ],
         },
         judge: termination::judge,
     },
@@ -290,11 +387,17 @@ const CATALOGUE: &[Behaviour] = &[
             "The QoS (quality of service) tier of the Pod's effective QoS tier is the QoS tier for all init, sidecar and app containers alike.",
         ],
         subject: Subject::RuntimeAnyGate,
-        scenario: Scenario::ApplyAndObserve {
-            manifests: &[doc::QOS],
-            settled: qos::settled,
-            window: Duration::from_secs(60),
-            logs: false,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::QOS]),
+                Step::Settle {
+                    settled: qos::settled,
+                    window: Duration::from_secs(60),
+                    what: SETTLED,
+                },
+                Step::WaitForJobs,
+                Step::FetchObjects,
+            ],
         },
         judge: qos::judge,
     },
@@ -307,11 +410,16 @@ const CATALOGUE: &[Behaviour] = &[
             "Scheduling is done based on effective requests/limits, which means init containers can reserve resources for initialization that are not used during the life of the Pod.",
         ],
         subject: Subject::Runtime,
-        scenario: Scenario::ApplyWithNodeResources {
-            manifests: &[doc::EFFECTIVE_REQUESTS],
-            resources: &resources::RESOURCES,
-            settled: resources::settled,
-            window: Duration::from_secs(60),
+        scenario: Scenario {
+            steps: &[
+                Step::AdvertiseNodeResources(&resources::RESOURCES),
+                Step::Apply(&[doc::EFFECTIVE_REQUESTS]),
+                Step::Settle {
+                    settled: resources::settled,
+                    window: Duration::from_secs(60),
+                    what: "the scheduler's answer for every pod",
+                },
+            ],
         },
         judge: resources::judge,
     },
@@ -321,7 +429,9 @@ const CATALOGUE: &[Behaviour] = &[
         section: "the whole page",
         claims: &["kubectl describe pod/myapp", "apiVersion: v1\nkind: Job"],
         subject: Subject::DocumentationDefect,
-        scenario: Scenario::LintPage,
+        scenario: Scenario {
+            steps: &[Step::LintPage],
+        },
         judge: crate::lint::judge,
     },
     Behaviour {
@@ -330,9 +440,11 @@ const CATALOGUE: &[Behaviour] = &[
         section: "Jobs with sidecar containers",
         claims: &["apiVersion: v1\nkind: Job"],
         subject: Subject::DocumentationDefect,
-        scenario: Scenario::ExpectRejection {
-            manifest: doc::JOB_AS_WRITTEN,
-            retry: Some(job::fix_api_version_only),
+        scenario: Scenario {
+            steps: &[Step::ExpectRejection {
+                manifest: doc::JOB_AS_WRITTEN,
+                retry: Some(job::fix_api_version_only),
+            }],
         },
         judge: job::judge_as_written,
     },
@@ -350,6 +462,36 @@ mod tests {
                 assert!(doc::page_contains(claim), "{}: not in the page: {claim:?}", b.id);
             }
         }
+    }
+
+    #[test]
+    fn every_scenario_applies_before_it_waits_and_advertises_before_it_applies() {
+        let applies = |s: &Step| matches!(s, Step::Apply(_) | Step::ExpectRejection { .. } | Step::LintPage);
+        for b in catalogue() {
+            let steps = b.scenario.steps;
+            let names: Vec<&str> = steps.iter().map(Step::name).collect();
+            let first = steps
+                .iter()
+                .position(applies)
+                .unwrap_or_else(|| panic!("{}: nothing applied: {names:?}", b.id));
+            for (i, step) in steps.iter().enumerate() {
+                match step {
+                    Step::AdvertiseNodeResources(_) => assert!(i < first, "{}: {names:?}", b.id),
+                    s if applies(s) => {}
+                    _ => assert!(i > first, "{}: {names:?}", b.id),
+                }
+            }
+        }
+        let names =
+            |id: &str| -> Vec<&str> { by_id(id).unwrap().scenario.steps.iter().map(Step::name).collect() };
+        assert_eq!(
+            names("termination-order"),
+            ["apply", "wait-all-running", "delete-pod"]
+        );
+        assert_eq!(
+            names("shared-namespaces"),
+            ["apply", "settle", "wait-for-jobs", "fetch-objects", "read-logs"]
+        );
     }
 
     #[test]
