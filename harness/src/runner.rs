@@ -327,9 +327,22 @@ async fn observe(
     namespace: &str,
     progress: &Progress,
 ) -> anyhow::Result<(Observation, Option<Fault>)> {
-    if let Err(e) = create_namespace(&target.client, namespace).await {
+    let mark = target.faults.mark();
+    let empty = || Observation {
+        behaviour: behaviour.id.into(),
+        namespace: namespace.to_string(),
+        ..Default::default()
+    };
+    let created = tokio::select! {
+        r = create_namespace(&target.client, namespace) => r,
+        f = target.faults.next() => return Ok((empty(), Some(f))),
+    };
+    if let Err(e) = created {
         return match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
-            Ok(fault) => Err(anyhow::anyhow!("{fault}; creating the namespace failed: {e:#}")),
+            Ok(mut f) => {
+                f.detail = format!("{}; creating the namespace failed: {e:#}", f.detail);
+                Ok((empty(), Some(f)))
+            }
             Err(_) => Err(e),
         };
     }
@@ -351,11 +364,12 @@ async fn observe(
         f = fault_seen => Err(Stopped(f).into()),
     };
     let played: anyhow::Result<Option<Fault>> = match played {
-        // A play that ended while the cluster was failing is no evidence either.
+        // A play during which the cluster failed is no evidence either, even when the
+        // fault has cleared since.
         Ok(()) => Ok(target
             .faults
-            .current()
-            .or_else(|| image_pull_failure(&recorder.snapshot()))),
+            .since(mark)
+            .or_else(|| image_pull_failure(&recorder.snapshot(), jiff::Timestamp::now()))),
         Err(e) => match e.downcast::<Stopped>() {
             Ok(Stopped(f)) => Ok(Some(f)),
             Err(e) => match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
@@ -406,10 +420,10 @@ async fn pull_failure(recorder: &LiveRecorder) -> Fault {
     let forever = Duration::from_secs(24 * 3600);
     let _ = recorder
         .wait_for("an image that cannot be pulled", forever, |rec| {
-            image_pull_failure(rec).is_some()
+            image_pull_failure(rec, jiff::Timestamp::now()).is_some()
         })
         .await;
-    match image_pull_failure(&recorder.snapshot()) {
+    match image_pull_failure(&recorder.snapshot(), jiff::Timestamp::now()) {
         Some(f) => f,
         None => futures::future::pending().await,
     }

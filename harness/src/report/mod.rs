@@ -123,7 +123,10 @@ impl CheckResult {
     pub fn page_status(&self) -> PageStatus {
         if !self.page_findings.is_empty() {
             PageStatus::Wrong
-        } else if self.verdict == Verdict::Pass && self.observed == Some(Outcome::Holds) {
+        } else if self.verdict == Verdict::Pass
+            && self.observed == Some(Outcome::Holds)
+            && !self.claims.is_empty()
+        {
             PageStatus::Confirmed
         } else {
             PageStatus::NotShown
