@@ -5,7 +5,7 @@
 use super::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
 use super::{Judgement, Observation};
 use crate::observe::Recorder;
-use crate::timeline::{ContainerEventKind, ContainerRole};
+use crate::timeline::ContainerRole;
 
 const POD: &str = "shared-namespaces";
 const SIDECAR: &str = "sidecar";
@@ -83,10 +83,7 @@ pub fn judge(obs: &Observation) -> Judgement {
 
     // The app finished cleanly, after which the sidecar was stopped.
     if let Some(app) = pod.container(APP) {
-        let exit = app.terminations().first().and_then(|e| match &e.kind {
-            ContainerEventKind::Terminated { exit_code, .. } => Some(*exit_code),
-            _ => None,
-        });
+        let exit = app.exit_codes().first().copied();
         f.check(
             exit == Some(0),
             format!(

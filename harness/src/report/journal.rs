@@ -190,31 +190,12 @@ fn not_reached(
             let Some(b) = crate::behaviour::by_id(id) else {
                 continue;
             };
-            let effect =
-                crate::gate::effect(version.parse().unwrap_or(crate::version::DEFAULT_VERSION), gate);
-            out.push(CheckResult {
-                behaviour: b.id.into(),
-                title: b.title.into(),
-                subject: b.subject,
-                section: b.section.into(),
-                claims: b.claims.iter().map(|c| c.to_string()).collect(),
-                cluster: cluster.clone(),
-                kubernetes_version: version.clone(),
-                sidecar_gate: gate,
-                expected: crate::behaviour::expected_outcome(b, &effect),
-                observed: None,
-                verdict: super::Verdict::Error,
-                evidence: vec![],
-                duration_ms: 0,
-                observation: None,
-                error: Some(
-                    "not reached: the run ended before this result (report rebuilt from its journal)".into(),
-                ),
-                retried: vec![],
-                fault: None,
-                page_findings: vec![],
-                diagnostics: None,
-            });
+            let version = version.parse().unwrap_or(crate::version::DEFAULT_VERSION);
+            let mut result = CheckResult::unjudged(b, &cluster, version, gate);
+            result.error = Some(
+                "not reached: the run ended before this result (report rebuilt from its journal)".into(),
+            );
+            out.push(result);
         }
     }
     out

@@ -119,6 +119,57 @@ impl PageStatus {
 }
 
 impl CheckResult {
+    /// A result of `behaviour` on a cluster, before anything is known of it: verdict
+    /// `error`, nothing observed. The runner, a refused cluster and a rebuilt report
+    /// fill in what they know.
+    pub fn unjudged(
+        behaviour: &crate::behaviour::Behaviour,
+        cluster: &str,
+        version: crate::version::KubeVersion,
+        gate: GateSetting,
+    ) -> CheckResult {
+        let expected = crate::behaviour::expected_outcome(behaviour, &crate::gate::effect(version, gate));
+        CheckResult {
+            behaviour: behaviour.id.into(),
+            title: behaviour.title.into(),
+            subject: behaviour.subject,
+            section: behaviour.section.into(),
+            claims: behaviour.claims.iter().map(|c| c.to_string()).collect(),
+            ..CheckResult::blank(cluster, version, gate, expected)
+        }
+    }
+
+    /// A result on a cluster that names no behaviour yet (for checks outside the
+    /// catalogue, such as `gate-probe`): verdict `error`, nothing observed.
+    pub fn blank(
+        cluster: &str,
+        version: crate::version::KubeVersion,
+        gate: GateSetting,
+        expected: Outcome,
+    ) -> CheckResult {
+        CheckResult {
+            behaviour: String::new(),
+            title: String::new(),
+            subject: Subject::Runtime,
+            section: String::new(),
+            claims: vec![],
+            cluster: cluster.into(),
+            kubernetes_version: version.to_string(),
+            sidecar_gate: gate,
+            expected,
+            observed: None,
+            verdict: Verdict::Error,
+            evidence: vec![],
+            duration_ms: 0,
+            observation: None,
+            error: None,
+            retried: vec![],
+            fault: None,
+            page_findings: vec![],
+            diagnostics: None,
+        }
+    }
+
     /// Whether this result confirms the page, shows it wrong, or neither.
     pub fn page_status(&self) -> PageStatus {
         if !self.page_findings.is_empty() {
