@@ -22,9 +22,13 @@ use k8s_openapi::api::core::v1::Node;
 use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 use kube::{Api, Client};
-pub use sidecar_conformance_model::fault::{Fault, FaultKind, IMAGE_PULL_REASONS, image_pull_failure};
+pub use sidecar_conformance_model::fault::{
+    Fault, FaultKind, IMAGE_PULL_REASONS, PULL_GRACE, image_pull_failure,
+};
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::watch;
+
+use crate::runner::MANAGED_BY;
 
 /// Where a fault came from; each source sets and clears its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,6 +46,7 @@ const API_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 #[derive(Debug, Clone)]
 pub struct FaultWatch {
     current: watch::Receiver<Option<Fault>>,
+    board: Arc<Board>,
     _tasks: Arc<Tasks>,
 }
 
@@ -56,22 +61,33 @@ impl Drop for Tasks {
     }
 }
 
-/// The faults each source holds now; the earliest is published.
+/// The faults each source holds now (the earliest is published), and every fault ever
+/// set: one that came and went between two looks of a play is still one it must see.
 #[derive(Debug)]
 struct Board {
     faults: Mutex<BTreeMap<Source, Fault>>,
+    history: Mutex<Vec<Fault>>,
     publish: watch::Sender<Option<Fault>>,
 }
 
 impl Board {
+    fn new(publish: watch::Sender<Option<Fault>>) -> Board {
+        Board {
+            faults: Mutex::new(BTreeMap::new()),
+            history: Mutex::new(Vec::new()),
+            publish,
+        }
+    }
+
     fn set(&self, source: Source, fault: Option<Fault>) {
         let mut faults = self.faults.lock().expect("fault board lock");
         match fault {
             // A fault that persists keeps the time it was first seen.
             Some(f) => {
-                let entry = faults.entry(source).or_insert_with(|| f.clone());
-                if entry.kind != f.kind {
-                    *entry = f;
+                let new = faults.get(&source).is_none_or(|e| e.kind != f.kind);
+                if new {
+                    self.history.lock().expect("fault history lock").push(f.clone());
+                    faults.insert(source, f);
                 }
             }
             None => {
@@ -100,21 +116,31 @@ impl FaultWatch {
     /// whose node containers are watched through Docker when this machine runs them.
     pub fn start(client: Client, kind_cluster: Option<&str>) -> FaultWatch {
         let (tx, rx) = watch::channel(None);
-        let board = Arc::new(Board {
-            faults: Mutex::new(BTreeMap::new()),
-            publish: tx,
-        });
-        let mut tasks = vec![
-            tokio::spawn(watch_leases(client.clone(), board.clone())),
-            tokio::spawn(watch_nodes(client, board.clone())),
-        ];
+        let board = Arc::new(Board::new(tx));
+        let mut tasks = vec![tokio::spawn(watch_api(client.clone(), board.clone()))];
         if let Some(name) = kind_cluster {
-            tasks.push(tokio::spawn(watch_docker(name.to_string(), board)));
+            tasks.push(tokio::spawn(watch_kind(name.to_string(), client, board.clone())));
         }
         FaultWatch {
             current: rx,
+            board,
             _tasks: Arc::new(Tasks(tasks)),
         }
+    }
+
+    /// A mark in the fault history, for [`FaultWatch::since`].
+    pub fn mark(&self) -> usize {
+        self.board.history.lock().expect("fault history lock").len()
+    }
+
+    /// The first fault set after `mark`, even one that has cleared since.
+    pub fn since(&self, mark: usize) -> Option<Fault> {
+        self.board
+            .history
+            .lock()
+            .expect("fault history lock")
+            .get(mark)
+            .cloned()
     }
 
     /// The fault present now, if any.
@@ -167,84 +193,158 @@ fn local_node_containers(name: &str) -> Option<Vec<String>> {
     (out.status.success() && !names.is_empty()).then_some(names)
 }
 
-/// Docker's event stream for the cluster's node containers. A stop, death, kill,
-/// pause or removal is a fault until the container starts again; the stream ending
-/// means the engine itself went away.
-async fn watch_docker(cluster: String, board: Arc<Board>) {
+/// The API server alone: enough for a cluster the harness does not own, whose nodes
+/// come and go (joining nodes are NotReady for a while, drained ones stop renewing their
+/// leases) without touching a play. A broken watch is confirmed with `/readyz`.
+async fn watch_api(client: Client, board: Arc<Board>) {
+    // The harness's own namespaces change rarely; the watch is there to break when the
+    // server goes.
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let label = format!("{}={}", MANAGED_BY.0, MANAGED_BY.1);
+    let stream = watcher(api, watcher::Config::default().labels(&label)).default_backoff();
+    futures::pin_mut!(stream);
+    while let Some(event) = stream.next().await {
+        match event {
+            Err(e) => api_error(&client, &board, &e).await,
+            Ok(_) => board.set(Source::Api, None),
+        }
+    }
+}
+
+/// A kind cluster of this machine, all of whose nodes serve the plays: its node
+/// containers, nodes and kubelet leases.
+async fn watch_kind(cluster: String, client: Client, board: Arc<Board>) {
     let name = cluster.clone();
-    // Not a kind cluster of this machine (or no engine): nothing to watch here.
+    // Not a kind cluster of this machine (or no engine): nothing more to watch here.
     let Ok(Some(_)) = tokio::task::spawn_blocking(move || local_node_containers(&name)).await else {
         return;
     };
-    let spawned = tokio::process::Command::new("docker")
+    tokio::join!(
+        watch_docker(cluster, board.clone()),
+        watch_leases(client.clone(), board.clone()),
+        watch_nodes(client, board),
+    );
+}
+
+/// Docker's event stream for the cluster's node containers. A stop, death, kill, pause
+/// or removal is a fault until the container starts again; the stream ending while the
+/// engine no longer answers means the engine itself went away.
+async fn watch_docker(cluster: String, board: Arc<Board>) {
+    loop {
+        let name = cluster.clone();
+        if let Ok(false) = tokio::task::spawn_blocking(move || crate::cluster::kind::is_running(&name)).await
+        {
+            board.set(
+                Source::Docker,
+                Some(fault(
+                    FaultKind::NodeContainer,
+                    format!("the node container of {cluster} is not running"),
+                )),
+            );
+        }
+        let ended = follow_docker_events(&cluster, &board).await;
+        // `docker events` ends with the engine, but also on its own (a client killed by a
+        // signal meant for the harness): only an engine that does not answer is a fault.
+        let answers = tokio::task::spawn_blocking(|| {
+            std::process::Command::new("docker")
+                .args(["info", "--format", "{{.ServerVersion}}"])
+                .output()
+                .is_ok_and(|o| o.status.success())
+        })
+        .await
+        .unwrap_or(false);
+        if !answers {
+            board.set(
+                Source::Docker,
+                Some(fault(
+                    FaultKind::Engine,
+                    format!(
+                        "the Docker engine that runs the nodes of {cluster} stopped answering (its event stream ended: {ended})"
+                    ),
+                )),
+            );
+            return;
+        }
+    }
+}
+
+/// Follows `docker events` for the cluster's containers until the stream ends; returns
+/// how it ended.
+async fn follow_docker_events(cluster: &str, board: &Board) -> String {
+    let mut command = tokio::process::Command::new("docker");
+    command
         .args([
             "events",
             "--filter",
             "type=container",
             "--filter",
             &format!("label=io.x-k8s.kind.cluster={cluster}"),
+            // `.Action`, not the deprecated `.Status` that newer engines no longer send.
             "--format",
-            "{{.Status}}\t{{.Actor.Attributes.name}}",
+            "{{.Action}}\t{{.Actor.Attributes.name}}",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .stdin(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn();
-    let Ok(mut child) = spawned else { return };
-    let Some(stdout) = child.stdout.take() else { return };
-    // The containers may have gone between listing them and subscribing.
-    let name = cluster.clone();
-    if let Ok(false) = tokio::task::spawn_blocking(move || crate::cluster::kind::is_running(&name)).await {
-        board.set(
-            Source::Docker,
-            Some(fault(
-                FaultKind::NodeContainer,
-                format!("the node container of {cluster} is not running"),
-            )),
-        );
+        // Its own process group: a Ctrl-C meant for the harness must not end it and look
+        // like a lost engine; and it dies with the harness, however that ends.
+        .process_group(0)
+        .kill_on_drop(true);
+    // SAFETY: prctl is async-signal-safe and touches only the child being started.
+    unsafe {
+        command.pre_exec(|| {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            Ok(())
+        });
     }
+    let mut child = match command.spawn() {
+        Ok(c) => c,
+        Err(e) => return format!("docker events could not start: {e}"),
+    };
+    let Some(stdout) = child.stdout.take() else {
+        return "no output".into();
+    };
     let mut lines = tokio::io::BufReader::new(stdout).lines();
     while let Ok(Some(line)) = lines.next_line().await {
-        let (status, name) = line.split_once('\t').unwrap_or((line.as_str(), ""));
-        match status {
-            "die" | "stop" | "kill" | "pause" | "destroy" | "oom" => board.set(
+        let (action, name) = line.split_once('\t').unwrap_or((line.as_str(), ""));
+        match action {
+            // Not `oom`: on cgroup v2 a pod's OOM kill inside the node is reported for the
+            // node container too, and the node lives on.
+            "die" | "stop" | "kill" | "pause" | "destroy" => board.set(
                 Source::Docker,
                 Some(fault(
                     FaultKind::NodeContainer,
-                    format!("node container {name}: Docker event `{status}`"),
+                    format!("node container {name}: Docker event `{action}`"),
                 )),
             ),
             "start" | "unpause" | "restart" => board.set(Source::Docker, None),
+            // exec_create, exec_start, exec_die (diagnostics and logs use docker exec), ...
             _ => {}
         }
     }
-    let status = child.wait().await.ok();
-    board.set(
-        Source::Docker,
-        Some(fault(
-            FaultKind::Engine,
-            format!(
-                "the Docker engine's event stream ended ({}): the engine that runs the nodes of {cluster} stopped answering",
-                status.map(|s| s.to_string()).unwrap_or_else(|| "no status".into())
-            ),
-        )),
-    );
+    match child.wait().await {
+        Ok(status) => status.to_string(),
+        Err(e) => e.to_string(),
+    }
 }
 
-/// Asks the API server for its version; `Err` with the reason when it does not answer.
+/// Asks the API server whether it is ready (`/readyz` checks etcd too, unlike
+/// `/version`); `Err` with the reason when it is not or does not answer.
 async fn probe_api(client: &Client) -> Result<(), String> {
-    match tokio::time::timeout(API_PROBE_TIMEOUT, client.apiserver_version()).await {
+    let request = http::Request::get("/readyz")
+        .body(Vec::new())
+        .map_err(|e| e.to_string())?;
+    match tokio::time::timeout(API_PROBE_TIMEOUT, client.request_text(request)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(e.to_string()),
+        Ok(Err(e)) => Err(format!("GET /readyz: {e}")),
         Err(_) => Err(format!(
-            "no answer to GET /version within {} s",
+            "no answer to GET /readyz within {} s",
             API_PROBE_TIMEOUT.as_secs()
         )),
     }
 }
 
-/// After a watch error: the API server is unreachable when `/version` fails too.
+/// After a watch error: the API server is unreachable when `/readyz` fails too.
 async fn api_error(client: &Client, board: &Board, error: &watcher::Error) {
     match probe_api(client).await {
         Ok(()) => board.set(Source::Api, None),
@@ -252,33 +352,57 @@ async fn api_error(client: &Client, board: &Board, error: &watcher::Error) {
             Source::Api,
             Some(fault(
                 FaultKind::ApiServer,
-                format!("a watch broke ({error}) and GET /version failed: {why}"),
+                format!("a watch broke ({error}) and {why}"),
             )),
         ),
+    }
+}
+
+/// One kubelet lease as the watch last saw it.
+#[derive(Debug)]
+struct Renewal {
+    renew_time: Option<String>,
+    /// When the harness saw `renew_time` change (its own clock: no skew to the node's).
+    seen: tokio::time::Instant,
+    /// The lease's duration; the kubelet renews every quarter of it.
+    duration: Duration,
+}
+
+impl Renewal {
+    /// Two renew intervals after the last renewal seen: from then on, a fault.
+    fn overdue_at(&self) -> tokio::time::Instant {
+        self.seen + self.duration / 2
     }
 }
 
 /// The kubelets' leases in `kube-node-lease`. A kubelet renews its lease every quarter
 /// of the lease's duration (10 s of 40 s by default); a lease not renewed for two renew
 /// intervals means its kubelet is gone (or cut off), unless the API server itself is.
+/// Before saying so, the lease is read once more: the watch may lag behind a renewal
+/// (a reconnect after an outage, a harness busy elsewhere).
 async fn watch_leases(client: Client, board: Arc<Board>) {
     let api: Api<Lease> = Api::namespaced(client.clone(), "kube-node-lease");
-    let stream = watcher(api, watcher::Config::default()).default_backoff();
+    let stream = watcher(api.clone(), watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
-    // Per lease: its last renewTime, and when the harness saw it change.
-    let mut renewed: BTreeMap<String, (Option<String>, tokio::time::Instant, Duration)> = BTreeMap::new();
+    let mut leases: BTreeMap<String, Renewal> = BTreeMap::new();
+    // Leases whose kubelet is overdue, and when that was found.
+    let mut overdue: BTreeMap<String, Fault> = BTreeMap::new();
     loop {
-        let overdue = renewed
+        // The next lease to become overdue that is not already.
+        let next = leases
             .iter()
-            .map(|(name, (_, seen, d))| (*seen + *d / 2, name.clone(), *d))
-            .min_by_key(|(at, _, _)| *at);
+            .filter(|(name, _)| !overdue.contains_key(*name))
+            .map(|(name, r)| (r.overdue_at(), name.clone()))
+            .min();
         let deadline = async {
-            match &overdue {
-                Some((at, _, _)) => tokio::time::sleep_until(*at).await,
+            match &next {
+                Some((at, _)) => tokio::time::sleep_until(*at).await,
                 None => futures::future::pending().await,
             }
         };
         tokio::select! {
+            // A renewal already delivered wins over a deadline that passed meanwhile.
+            biased;
             event = stream.next() => match event {
                 None => return,
                 Some(Err(e)) => api_error(&client, &board, &e).await,
@@ -286,52 +410,66 @@ async fn watch_leases(client: Client, board: Arc<Board>) {
                     board.set(Source::Api, None);
                     let name = l.metadata.name.clone().unwrap_or_default();
                     let spec = l.spec.unwrap_or_default();
-                    let renew = spec.renew_time.map(|t| t.0.to_string());
+                    let renew_time = spec.renew_time.map(|t| t.0.to_string());
                     let duration = Duration::from_secs(spec.lease_duration_seconds.unwrap_or(40).max(4) as u64);
-                    let changed = renewed.get(&name).is_none_or(|(r, _, _)| *r != renew);
-                    if changed {
-                        renewed.insert(name, (renew, tokio::time::Instant::now(), duration));
-                        if renewed.values().all(|(_, seen, d)| seen.elapsed() < *d / 2) {
-                            board.set(Source::Lease, None);
-                        }
+                    if leases.get(&name).is_none_or(|r| r.renew_time != renew_time) {
+                        leases.insert(name.clone(), Renewal { renew_time, seen: tokio::time::Instant::now(), duration });
+                        overdue.remove(&name);
                     }
                 }
                 Some(Ok(watcher::Event::Delete(l))) => {
-                    renewed.remove(&l.metadata.name.unwrap_or_default());
+                    let name = l.metadata.name.unwrap_or_default();
+                    leases.remove(&name);
+                    overdue.remove(&name);
                 }
                 Some(Ok(_)) => {}
             },
             () = deadline => {
-                let Some((_, name, d)) = overdue else { continue };
-                match probe_api(&client).await {
-                    Err(why) => board.set(Source::Api, Some(fault(FaultKind::ApiServer, format!("GET /version failed: {why}")))),
-                    Ok(()) => {
-                        let last = renewed.get(&name).and_then(|(r, _, _)| r.clone()).unwrap_or_else(|| "-".into());
-                        board.set(Source::Lease, Some(fault(
-                            FaultKind::Kubelet,
-                            format!(
-                                "node {name}: its kubelet has not renewed its lease for {} s (last renewTime {last}; it renews every {} s)",
-                                (d / 2).as_secs(),
-                                (d / 4).as_secs()
-                            ),
-                        )));
+                let Some((_, name)) = next else { continue };
+                match tokio::time::timeout(API_PROBE_TIMEOUT, api.get(&name)).await {
+                    Ok(Ok(l)) => {
+                        let renew_time = l.spec.and_then(|s| s.renew_time).map(|t| t.0.to_string());
+                        let Some(r) = leases.get_mut(&name) else { continue };
+                        if r.renew_time != renew_time {
+                            // Renewed; the watch had not told yet.
+                            r.renew_time = renew_time;
+                            r.seen = tokio::time::Instant::now();
+                        } else {
+                            overdue.insert(name.clone(), fault(
+                                FaultKind::Kubelet,
+                                format!(
+                                    "node {name}: its kubelet has not renewed its lease for {} s (last renewTime {}; it renews every {} s)",
+                                    (r.duration / 2).as_secs(),
+                                    r.renew_time.as_deref().unwrap_or("-"),
+                                    (r.duration / 4).as_secs()
+                                ),
+                            ));
+                        }
                     }
-                }
-                // Look again one renew interval later, not in a tight loop.
-                if let Some(entry) = renewed.get_mut(&name) {
-                    entry.1 += d / 4;
+                    // The lease cannot be read: the API server is the fault, not the kubelet.
+                    _ => match probe_api(&client).await {
+                        Err(why) => board.set(Source::Api, Some(fault(FaultKind::ApiServer, why))),
+                        // Read again one renew interval later, not in a tight loop.
+                        Ok(()) => {
+                            if let Some(r) = leases.get_mut(&name) {
+                                r.seen += r.duration / 4;
+                            }
+                        }
+                    },
                 }
             }
         }
+        board.set(Source::Lease, overdue.values().next().cloned());
     }
 }
 
-/// Every node's Ready condition: anything but True is a fault.
+/// Every node's Ready condition: anything but True is a fault, and so is a node that
+/// is deleted (a kind cluster's nodes do not come and go).
 async fn watch_nodes(client: Client, board: Arc<Board>) {
     let api: Api<Node> = Api::all(client.clone());
     let stream = watcher(api, watcher::Config::default()).default_backoff();
     futures::pin_mut!(stream);
-    let mut not_ready: BTreeMap<String, String> = BTreeMap::new();
+    let mut not_ready: BTreeMap<String, Fault> = BTreeMap::new();
     while let Some(event) = stream.next().await {
         match event {
             Err(e) => api_error(&client, &board, &e).await,
@@ -344,39 +482,36 @@ async fn watch_nodes(client: Client, board: Arc<Board>) {
                     .and_then(|cs| cs.iter().find(|c| c.type_ == "Ready"));
                 match ready {
                     Some(c) if c.status != "True" => {
-                        not_ready.insert(
-                            name.clone(),
-                            format!(
-                                "node {name}: Ready={} ({}: {})",
-                                c.status,
-                                c.reason.as_deref().unwrap_or("-"),
-                                c.message.as_deref().unwrap_or("-")
-                            ),
-                        );
+                        if !not_ready.contains_key(&name) {
+                            not_ready.insert(
+                                name.clone(),
+                                fault(
+                                    FaultKind::NodeNotReady,
+                                    format!(
+                                        "node {name}: Ready={} ({}: {})",
+                                        c.status,
+                                        c.reason.as_deref().unwrap_or("-"),
+                                        c.message.as_deref().unwrap_or("-")
+                                    ),
+                                ),
+                            );
+                        }
                     }
                     _ => {
                         not_ready.remove(&name);
                     }
                 }
-                board.set(
-                    Source::Node,
-                    not_ready
-                        .values()
-                        .next()
-                        .map(|d| fault(FaultKind::NodeNotReady, d.clone())),
-                );
             }
             Ok(watcher::Event::Delete(n)) => {
-                board.set(
-                    Source::Node,
-                    Some(fault(
-                        FaultKind::NodeNotReady,
-                        format!("node {} was deleted", n.metadata.name.unwrap_or_default()),
-                    )),
+                let name = n.metadata.name.unwrap_or_default();
+                not_ready.insert(
+                    name.clone(),
+                    fault(FaultKind::NodeNotReady, format!("node {name} was deleted")),
                 );
             }
             Ok(_) => {}
         }
+        board.set(Source::Node, not_ready.values().next().cloned());
     }
 }
 
@@ -386,13 +521,7 @@ mod tests {
 
     fn board() -> (Board, watch::Receiver<Option<Fault>>) {
         let (tx, rx) = watch::channel(None);
-        (
-            Board {
-                faults: Mutex::new(BTreeMap::new()),
-                publish: tx,
-            },
-            rx,
-        )
+        (Board::new(tx), rx)
     }
 
     #[test]
@@ -415,5 +544,9 @@ mod tests {
         assert_eq!(rx.borrow().as_ref().map(|f| f.kind), Some(FaultKind::ApiServer));
         b.set(Source::Api, None);
         assert!(rx.borrow().is_none());
+        // Gone now, but a play that started before it still learns of both.
+        let history = b.history.lock().unwrap();
+        assert_eq!(history.len(), 2);
+        assert_eq!(history[0].kind, FaultKind::NodeContainer);
     }
 }

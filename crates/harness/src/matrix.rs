@@ -36,6 +36,16 @@ pub enum ClusterRequest {
     },
 }
 
+impl ClusterRequest {
+    /// `VERSION:GATE` for kind, `kubeconfig PATH` otherwise (the journal's plan).
+    pub fn label(&self) -> String {
+        match self {
+            ClusterRequest::Kind { version, gate } => format!("{version}:{gate}"),
+            ClusterRequest::Kubeconfig { path, .. } => format!("kubeconfig {}", path.display()),
+        }
+    }
+}
+
 /// Options of a run.
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -421,7 +431,12 @@ pub async fn check_cluster(
 }
 
 /// Appends a result to the journal; a journal that cannot be written is said, not fatal.
+/// After Ctrl-C nothing more is appended: the plays the clean-up cuts short are no
+/// results of the run.
 fn record(journal: &Journal, result: &CheckResult, progress: &Progress) {
+    if crate::cleanup::interrupted() {
+        return;
+    }
     let entry = Entry::Result {
         result: Box::new(result.clone()),
     };
@@ -439,6 +454,8 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
     journal.append(&Entry::Started {
         run_id: opts.run_id.clone(),
         started_at,
+        behaviours: opts.behaviours.iter().map(|b| b.id.to_string()).collect(),
+        clusters: opts.clusters.iter().map(ClusterRequest::label).collect(),
     })?;
     let prepared = prepare(&opts, progress).await?;
     journal.append(&Entry::StandIns {

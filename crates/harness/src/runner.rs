@@ -130,27 +130,7 @@ fn names_word(text: &str, name: &str) -> bool {
 pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) -> CheckResult {
     let started = Instant::now();
     let expected = expected_outcome(behaviour, &target.gate_effect());
-    let mut result = CheckResult {
-        behaviour: behaviour.id.into(),
-        title: behaviour.title.into(),
-        subject: behaviour.subject,
-        section: behaviour.section.into(),
-        claims: behaviour.claims.iter().map(|c| c.to_string()).collect(),
-        cluster: target.name.clone(),
-        kubernetes_version: target.version.to_string(),
-        sidecar_gate: target.gate,
-        expected,
-        observed: None,
-        verdict: Verdict::Error,
-        evidence: vec![],
-        duration_ms: 0,
-        observation: None,
-        error: None,
-        retried: vec![],
-        fault: None,
-        page_findings: vec![],
-        diagnostics: None,
-    };
+    let mut result = behaviour.unjudged(&target.name, target.version, target.gate);
     progress.say(format!("{}: {} ...", target.name, behaviour.id));
     for attempt in 1..=MAX_ATTEMPTS {
         let namespace = format!("sc-{}-{}", behaviour.id, short_random());
@@ -335,9 +315,22 @@ async fn observe(
     namespace: &str,
     progress: &Progress,
 ) -> anyhow::Result<(Observation, Option<Fault>)> {
-    if let Err(e) = create_namespace(&target.client, namespace).await {
+    let mark = target.faults.mark();
+    let empty = || Observation {
+        behaviour: behaviour.id.into(),
+        namespace: namespace.to_string(),
+        ..Default::default()
+    };
+    let created = tokio::select! {
+        r = create_namespace(&target.client, namespace) => r,
+        f = target.faults.next() => return Ok((empty(), Some(f))),
+    };
+    if let Err(e) = created {
         return match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
-            Ok(fault) => Err(anyhow::anyhow!("{fault}; creating the namespace failed: {e:#}")),
+            Ok(mut f) => {
+                f.detail = format!("{}; creating the namespace failed: {e:#}", f.detail);
+                Ok((empty(), Some(f)))
+            }
             Err(_) => Err(e),
         };
     }
@@ -359,11 +352,12 @@ async fn observe(
         f = fault_seen => Err(Stopped(f).into()),
     };
     let played: anyhow::Result<Option<Fault>> = match played {
-        // A play that ended while the cluster was failing is no evidence either.
+        // A play during which the cluster failed is no evidence either, even when the
+        // fault has cleared since.
         Ok(()) => Ok(target
             .faults
-            .current()
-            .or_else(|| image_pull_failure(&recorder.snapshot()))),
+            .since(mark)
+            .or_else(|| image_pull_failure(&recorder.snapshot(), jiff::Timestamp::now()))),
         Err(e) => match e.downcast::<Stopped>() {
             Ok(Stopped(f)) => Ok(Some(f)),
             Err(e) => match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
@@ -419,10 +413,10 @@ async fn pull_failure(recorder: &LiveRecorder) -> Fault {
     let forever = Duration::from_secs(24 * 3600);
     let _ = recorder
         .wait_for("an image that cannot be pulled", forever, |rec| {
-            image_pull_failure(rec).is_some()
+            image_pull_failure(rec, jiff::Timestamp::now()).is_some()
         })
         .await;
-    match image_pull_failure(&recorder.snapshot()) {
+    match image_pull_failure(&recorder.snapshot(), jiff::Timestamp::now()) {
         Some(f) => f,
         None => futures::future::pending().await,
     }
@@ -974,11 +968,10 @@ pub fn refused_results(
 ) -> Vec<CheckResult> {
     let blames_gate = crate::gate::refusal_words(version, gate)
         .is_some_and(|words| failure.gate_lines.iter().any(|l| l.contains(&words)));
-    let effect = effect(version, gate);
     behaviours
         .iter()
         .map(|b| {
-            let expected = expected_outcome(b, &effect);
+            let mut result = b.unjudged(cluster, version, gate);
             let mut evidence = vec![format!(
                 "kind create cluster with featureGates {{{}: {}}} failed after {:.0} s",
                 crate::gate::GATE_NAME,
@@ -988,31 +981,16 @@ pub fn refused_results(
                 failure.elapsed.as_secs_f64()
             )];
             evidence.extend(failure.gate_lines.iter().map(|l| format!("kubelet: {l}")));
-            CheckResult {
-                behaviour: b.id.into(),
-                title: b.title.into(),
-                subject: b.subject,
-                section: b.section.into(),
-                claims: b.claims.iter().map(|c| c.to_string()).collect(),
-                cluster: cluster.into(),
-                kubernetes_version: version.to_string(),
-                sidecar_gate: gate,
-                expected,
-                observed: blames_gate.then_some(crate::behaviour::Outcome::ClusterRefused),
-                verdict: if blames_gate {
-                    CheckResult::verdict_of(expected, crate::behaviour::Outcome::ClusterRefused)
-                } else {
-                    Verdict::Error
-                },
-                evidence,
-                duration_ms: failure.elapsed.as_millis() as u64,
-                observation: None,
-                error: (!blames_gate).then(|| failure.error.to_string()),
-                retried: vec![],
-                fault: None,
-                page_findings: vec![],
-                diagnostics: None,
+            result.evidence = evidence;
+            result.duration_ms = failure.elapsed.as_millis() as u64;
+            if blames_gate {
+                result.observed = Some(crate::behaviour::Outcome::ClusterRefused);
+                result.verdict =
+                    CheckResult::verdict_of(result.expected, crate::behaviour::Outcome::ClusterRefused);
+            } else {
+                result.error = Some(failure.error.to_string());
             }
+            result
         })
         .collect()
 }
@@ -1021,7 +999,7 @@ pub fn refused_results(
 /// an init container's `restartPolicy: Always` as its version and the stated gate say.
 /// A contradiction fails here, on its own line, and changes no other expectation.
 pub fn probe_result(cluster: &crate::cluster::Cluster, probe: &crate::gate::GateProbe) -> CheckResult {
-    use crate::behaviour::{Outcome, Subject};
+    use crate::behaviour::Outcome;
     let effect = effect(cluster.version, cluster.gate);
     let expected = if effect == GateEffect::Enabled {
         Outcome::Holds
@@ -1057,23 +1035,11 @@ pub fn probe_result(cluster: &crate::cluster::Cluster, probe: &crate::gate::Gate
     CheckResult {
         behaviour: "gate-probe".into(),
         title: "The API server keeps or drops an init container's restartPolicy: Always as the version and gate say".into(),
-        subject: Subject::Runtime,
         section: "the gate table".into(),
-        claims: vec![],
-        cluster: cluster.name.clone(),
-        kubernetes_version: cluster.version.to_string(),
-        sidecar_gate: cluster.gate,
-        expected,
         observed: Some(observed),
         verdict,
         evidence,
-        duration_ms: 0,
-        observation: None,
-        error: None,
-        retried: vec![],
-        fault: None,
-        page_findings: vec![],
-        diagnostics: None,
+        ..CheckResult::blank(&cluster.name, cluster.version, cluster.gate, expected)
     }
 }
 

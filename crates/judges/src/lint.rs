@@ -524,9 +524,19 @@ pub fn judge(obs: &Observation) -> Judgement {
         (true, true) => Outcome::Holds,
         (true, false) => Outcome::Rejected,
     };
+    // A finding is about the page, the same on every cluster: the API server's own words
+    // (with the play's namespace in them) stay in the evidence.
     judgement.page_findings = defects
         .iter()
-        .map(|d| format!("{}: {} -- suggestion: {}", d.where_(), d.problem, d.suggestion))
+        .map(|d| match d.kind {
+            DefectKind::InvalidManifest => format!(
+                "{}: the API server refuses {} -- suggestion: {}",
+                d.where_(),
+                d.found,
+                d.suggestion
+            ),
+            _ => format!("{}: {} -- suggestion: {}", d.where_(), d.problem, d.suggestion),
+        })
         .collect();
     judgement
 }

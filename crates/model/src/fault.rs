@@ -3,6 +3,8 @@
 //! others (Docker events, the API server, node Ready, kubelet leases); a play a fault
 //! touches ends as `error` naming it, and no judge is asked.
 
+use std::time::Duration;
+
 use serde::{Deserialize, Serialize};
 
 use crate::recorder::Recorder;
@@ -65,27 +67,46 @@ pub const IMAGE_PULL_REASONS: &[&str] = &[
     "RegistryUnavailable",
 ];
 
-/// The first container of the recorded pods whose image cannot be pulled, as a fault.
-pub fn image_pull_failure(rec: &Recorder) -> Option<Fault> {
+/// How long a container must go on waiting for its image before that is a fault: the
+/// kubelet retries a failed pull, and one that a retry mends is no fault.
+pub const PULL_GRACE: Duration = Duration::from_secs(10);
+
+/// The first container of the recorded pods that has been waiting for an image that
+/// cannot be pulled for [`PULL_GRACE`] up to `now`, as a fault seen when the grace ran
+/// out.
+pub fn image_pull_failure(rec: &Recorder, now: jiff::Timestamp) -> Option<Fault> {
     for (pod, t) in &rec.timeline().pods {
         for c in &t.containers {
+            // The pull failures at the end of the container's history, unbroken.
+            let mut streak: Option<(jiff::Timestamp, &str, Option<&str>)> = None;
             for e in &c.events {
-                if let ContainerEventKind::Waiting {
-                    reason: Some(reason),
-                    message,
-                } = &e.kind
-                    && IMAGE_PULL_REASONS.contains(&reason.as_str())
-                {
-                    return Some(Fault {
-                        kind: FaultKind::ImagePull,
-                        seen_at: e.observed_at,
-                        detail: format!(
-                            "pod {pod}: container {} is waiting with {reason}: {}",
-                            c.name,
-                            message.as_deref().unwrap_or("no message")
-                        ),
-                    });
-                }
+                streak = match &e.kind {
+                    ContainerEventKind::Waiting {
+                        reason: Some(reason),
+                        message,
+                    } if IMAGE_PULL_REASONS.contains(&reason.as_str()) => Some(streak.map_or(
+                        (e.observed_at, reason.as_str(), message.as_deref()),
+                        |(since, _, _)| (since, reason.as_str(), message.as_deref()),
+                    )),
+                    _ => None,
+                };
+            }
+            let Some((since, reason, message)) = streak else {
+                continue;
+            };
+            let Ok(visible) = since.checked_add(PULL_GRACE) else {
+                continue;
+            };
+            if visible <= now {
+                return Some(Fault {
+                    kind: FaultKind::ImagePull,
+                    seen_at: visible,
+                    detail: format!(
+                        "pod {pod}: container {} has been waiting for its image since {since} ({reason}): {}",
+                        c.name,
+                        message.unwrap_or("no message")
+                    ),
+                });
             }
         }
     }
@@ -110,12 +131,21 @@ mod tests {
             }))
             .unwrap()
         };
+        let t0: jiff::Timestamp = "2026-12-04T10:00:00Z".parse().unwrap();
+        let at = |s: i64| t0.checked_add(jiff::SignedDuration::from_secs(s)).unwrap();
         let mut rec = Recorder::default();
-        rec.observe(&pod("ContainerCreating"), jiff::Timestamp::now());
-        assert!(image_pull_failure(&rec).is_none());
-        rec.observe(&pod("ErrImagePull"), jiff::Timestamp::now());
-        let f = image_pull_failure(&rec).expect("a pull failure");
+        rec.observe(&pod("ContainerCreating"), t0);
+        assert!(image_pull_failure(&rec, at(60)).is_none());
+        rec.observe(&pod("ErrImagePull"), at(1));
+        // A failure the kubelet's retry may still mend is not a fault yet.
+        assert!(image_pull_failure(&rec, at(5)).is_none());
+        rec.observe(&pod("ImagePullBackOff"), at(3));
+        let f = image_pull_failure(&rec, at(11)).expect("a pull failure past the grace");
         assert_eq!(f.kind, FaultKind::ImagePull);
+        assert_eq!(f.seen_at, at(11), "visible when the grace ran out");
         assert!(f.detail.contains("no such host"), "{}", f.detail);
+        // Mended by a retry: no fault, however long ago it failed.
+        rec.observe(&pod("ContainerCreating"), at(12));
+        assert!(image_pull_failure(&rec, at(60)).is_none());
     }
 }

@@ -114,11 +114,46 @@ impl PageStatus {
 }
 
 impl CheckResult {
+    /// A result on a cluster that names no behaviour yet (for checks outside the
+    /// catalogue, such as `gate-probe`; the judges' `Behaviour::unjudged` fills in a
+    /// behaviour): verdict `error`, nothing observed.
+    pub fn blank(
+        cluster: &str,
+        version: crate::version::KubeVersion,
+        gate: GateSetting,
+        expected: Outcome,
+    ) -> CheckResult {
+        CheckResult {
+            behaviour: String::new(),
+            title: String::new(),
+            subject: Subject::Runtime,
+            section: String::new(),
+            claims: vec![],
+            cluster: cluster.into(),
+            kubernetes_version: version.to_string(),
+            sidecar_gate: gate,
+            expected,
+            observed: None,
+            verdict: Verdict::Error,
+            evidence: vec![],
+            duration_ms: 0,
+            observation: None,
+            error: None,
+            retried: vec![],
+            fault: None,
+            page_findings: vec![],
+            diagnostics: None,
+        }
+    }
+
     /// Whether this result confirms the page, shows it wrong, or neither.
     pub fn page_status(&self) -> PageStatus {
         if !self.page_findings.is_empty() {
             PageStatus::Wrong
-        } else if self.verdict == Verdict::Pass && self.observed == Some(Outcome::Holds) {
+        } else if self.verdict == Verdict::Pass
+            && self.observed == Some(Outcome::Holds)
+            && !self.claims.is_empty()
+        {
             PageStatus::Confirmed
         } else {
             PageStatus::NotShown

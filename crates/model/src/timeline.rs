@@ -201,6 +201,17 @@ impl ContainerTimeline {
             .collect()
     }
 
+    /// The exit codes of the runs that really started, in order.
+    pub fn exit_codes(&self) -> Vec<i32> {
+        self.terminations()
+            .iter()
+            .filter_map(|e| match &e.kind {
+                ContainerEventKind::Terminated { exit_code, .. } => Some(*exit_code),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The attempts the runtime failed to start, in order.
     pub fn start_failures(&self) -> Vec<&ContainerEvent> {
         self.events.iter().filter(|e| e.kind.is_start_failure()).collect()

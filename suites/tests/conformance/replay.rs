@@ -47,16 +47,9 @@ fn assert_violated(j: &behaviour::Judgement, needle: &str) {
 
 const GATE_ON: &str = "1.37.2-default";
 
-/// Gate-on recordings taken before their judge asked for more than they show: they
-/// cannot hold until re-recorded from a real run, and are left out of the "hold" tests.
-/// `deployment-ready`'s recordings stop at Ready, and the judge now needs the watch
-/// after it (`deployment_ready_recordings_made_before_the_watch_after_ready_do_not_cover_it`
-/// shows that is all they miss).
-const TO_RE_RECORD: [&str; 1] = ["deployment-ready"];
-
 #[test]
 fn recorded_gate_on_runs_hold() {
-    for b in RUNTIME.into_iter().filter(|b| !TO_RE_RECORD.contains(b)) {
+    for b in RUNTIME {
         let j = judge(&recorded(GATE_ON, b));
         assert_eq!(j.outcome, Outcome::Holds, "{b}: {:#?}", j.evidence);
         assert!(
@@ -209,7 +202,7 @@ const RUNTIME: [&str; 11] = [
 
 #[test]
 fn recorded_gate_on_runs_of_1_32_hold_too() {
-    for b in RUNTIME.into_iter().filter(|b| !TO_RE_RECORD.contains(b)) {
+    for b in RUNTIME {
         let j = judge(&recorded("1.32.2-on", b));
         assert_eq!(j.outcome, Outcome::Holds, "{b}: {:#?}", j.evidence);
     }
@@ -557,12 +550,20 @@ fn the_page_lint_lists_every_defect_with_its_lines() {
             "{cluster}: {:#?}",
             j.evidence
         );
+        // The server's own words stay in the evidence.
+        assert!(
+            j.evidence
+                .iter()
+                .any(|e| e.contains("HTTP 404 NotFound at POST /api/v1/")),
+            "{cluster}: {:#?}",
+            j.evidence
+        );
         for needle in [
             "lines 58-64: the page applies deployment-sidecar.yaml",
             "lines 74-152: the code block opened at line 74",
             "line 85: no pod is named myapp",
-            "lines 167-194: server-side dry run (strict): no matches for kind \"Job\" in version \"v1\"",
-            "lines 167-194: server-side dry run (strict), with only apiVersion corrected",
+            "lines 167-194: the API server refuses Job myapp (v1) -- suggestion: apiVersion: batch/v1",
+            "lines 167-194: the API server refuses Job myapp -- suggestion: move `command` and `volumeMounts`",
         ] {
             assert!(
                 j.page_findings.iter().any(|e| e.contains(needle)),
@@ -1112,12 +1113,38 @@ fn deployment_ready_fails_on_a_restart_after_ready() {
 }
 
 #[test]
-fn deployment_ready_recordings_made_before_the_watch_after_ready_do_not_cover_it() {
-    // These two recordings were taken when the scenario stopped at Ready: they show no
-    // watch after it, and the claim "remain running during the entire life of the Pod"
-    // cannot hold on them. Everything else checked holds. To be re-recorded.
+fn deployment_ready_fails_when_the_recording_stops_at_ready() {
+    // "remain running during the entire life of the Pod" needs a watch after Ready: a
+    // recording cut at the moment both replicas were Ready (as the scenario did before
+    // it watched on) proves nothing about the time after it.
     for cluster in [GATE_ON, "1.32.2-on"] {
-        let j = judge(&recorded(cluster, "deployment-ready"));
+        let mut obs = recorded(cluster, "deployment-ready");
+        let ready_at = obs
+            .timeline
+            .pods
+            .values()
+            .flat_map(|p| &p.containers)
+            .flat_map(|c| &c.events)
+            .filter(|e| {
+                matches!(
+                    e.kind,
+                    sidecar_conformance::timeline::ContainerEventKind::Ready { ready: true }
+                )
+            })
+            .map(|e| e.observed_at)
+            .max()
+            .expect("a Ready event");
+        for p in obs.timeline.pods.values_mut() {
+            p.events.retain(|e| e.observed_at <= ready_at);
+            for c in &mut p.containers {
+                c.events.retain(|e| e.observed_at <= ready_at);
+            }
+        }
+        for w in &mut obs.waits {
+            w.ended_at = None;
+            w.after_ms = 1000;
+        }
+        let j = judge(&obs);
         assert_eq!(j.outcome, Outcome::Violated, "{cluster}: {:#?}", j.evidence);
         let failed: Vec<&String> = j.evidence.iter().filter(|e| e.starts_with("NOT:")).collect();
         assert_eq!(failed.len(), 1, "{cluster}: {:#?}", j.evidence);

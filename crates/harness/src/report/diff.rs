@@ -146,6 +146,10 @@ pub fn diff(before: &Report, after: &Report, by: MatchBy) -> Result<ReportDiff, 
                 (Some(b), Some(a)) => match (b.verdict == Verdict::Pass, a.verdict == Verdict::Pass) {
                     (true, false) if a.verdict == Verdict::Error => Change::Unchecked,
                     (true, false) => Change::Regressed,
+                    // A baseline that errored proves nothing: a failure after it is one.
+                    (false, false) if b.verdict == Verdict::Error && a.verdict == Verdict::Fail => {
+                        Change::Regressed
+                    }
                     (false, true) => Change::Fixed,
                     (false, false) => Change::StillFailing,
                     (true, true) if b.observed != a.observed => Change::ChangedAsExpected,

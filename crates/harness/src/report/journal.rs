@@ -19,10 +19,16 @@ pub const JOURNAL_FILE: &str = "results.jsonl";
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "entry", rename_all = "kebab-case")]
 pub enum Entry {
-    /// The run began.
+    /// The run began, with what it set out to check: a rebuilt report names every
+    /// planned result the run did not reach.
     Started {
         run_id: String,
         started_at: jiff::Timestamp,
+        #[serde(default)]
+        behaviours: Vec<String>,
+        /// The clusters asked for, as `VERSION:GATE` (kind) or `kubeconfig PATH`.
+        #[serde(default)]
+        clusters: Vec<String>,
     },
     /// Images served in place of upstream ones.
     StandIns { stand_ins: Vec<StandIn> },
@@ -95,6 +101,7 @@ pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let mut started_at = None;
+    let mut planned: (Vec<String>, Vec<String>) = (vec![], vec![]);
     let mut stand_ins = Vec::new();
     let mut clusters: Vec<ClusterReport> = Vec::new();
     let mut results: Vec<CheckResult> = Vec::new();
@@ -103,9 +110,12 @@ pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
             Entry::Started {
                 run_id: id,
                 started_at: at,
+                behaviours,
+                clusters,
             } => {
                 run_id = id;
                 started_at = Some(at);
+                planned = (behaviours, clusters);
             }
             Entry::StandIns { stand_ins: s } => stand_ins = s,
             Entry::Cluster { cluster } => {
@@ -118,6 +128,7 @@ pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
             }
         }
     }
+    results.extend(not_reached(&planned.0, &planned.1, &clusters, &results));
     let mut report = Report::new(
         &run_id,
         run_dir,
@@ -134,6 +145,60 @@ pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
         report.finished_at = t;
     }
     Ok(report)
+}
+
+/// An `error` result for every planned (cluster, behaviour) the journal has no result
+/// of: a rebuilt report of a run that was cut short must not pass on what it never did.
+fn not_reached(
+    behaviours: &[String],
+    requested: &[String],
+    clusters: &[ClusterReport],
+    results: &[CheckResult],
+) -> Vec<CheckResult> {
+    let label = |c: &ClusterReport| match c.origin.as_str() {
+        "kubeconfig" => None,
+        _ => Some(format!("{}:{}", c.kubernetes_version, c.sidecar_gate)),
+    };
+    // Requests without a cluster entry never came up: name them by the request.
+    let mut unmatched: Vec<String> = requested.to_vec();
+    for c in clusters {
+        let pos = match label(c) {
+            Some(l) => unmatched.iter().position(|r| *r == l),
+            None => unmatched.iter().position(|r| r.starts_with("kubeconfig ")),
+        };
+        if let Some(i) = pos {
+            unmatched.remove(i);
+        }
+    }
+    let targets = clusters
+        .iter()
+        .map(|c| (c.name.clone(), c.kubernetes_version.clone(), c.sidecar_gate))
+        .chain(unmatched.iter().map(|r| {
+            let (version, gate) = r.split_once(':').unwrap_or((r.as_str(), "default"));
+            (
+                format!("{r} (never brought up)"),
+                version.to_string(),
+                gate.parse().unwrap_or(crate::gate::GateSetting::Default),
+            )
+        }));
+    let mut out = Vec::new();
+    for (cluster, version, gate) in targets {
+        for id in behaviours {
+            if results.iter().any(|r| r.cluster == cluster && &r.behaviour == id) {
+                continue;
+            }
+            let Some(b) = crate::behaviour::by_id(id) else {
+                continue;
+            };
+            let version = version.parse().unwrap_or(crate::version::DEFAULT_VERSION);
+            let mut result = b.unjudged(&cluster, version, gate);
+            result.error = Some(
+                "not reached: the run ended before this result (report rebuilt from its journal)".into(),
+            );
+            out.push(result);
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -153,6 +218,8 @@ mod tests {
         j.append(&Entry::Started {
             run_id: full.run_id.clone(),
             started_at: full.started_at,
+            behaviours: vec![],
+            clusters: vec![],
         })
         .unwrap();
         j.append(&Entry::Cluster {
@@ -181,5 +248,59 @@ mod tests {
             3
         );
         let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_rebuilt_report_names_what_the_run_did_not_reach_as_errors() {
+        let full: Report = serde_json::from_str(include_str!(
+            "../../../../suites/fixtures/reports/four-clusters.json"
+        ))
+        .unwrap();
+        let cluster = full.clusters[0].clone();
+        let done: Vec<CheckResult> = full
+            .results
+            .iter()
+            .filter(|r| r.cluster == cluster.name && r.verdict == super::super::Verdict::Pass)
+            .take(1)
+            .cloned()
+            .collect();
+        assert_eq!(done.len(), 1);
+        let behaviours = vec![done[0].behaviour.clone(), "job-completes".to_string()];
+        let requested = vec![
+            format!("{}:{}", cluster.kubernetes_version, cluster.sidecar_gate),
+            "1.32.2:off".to_string(),
+        ];
+        let missing = not_reached(&behaviours, &requested, std::slice::from_ref(&cluster), &done);
+        let names: Vec<(String, String)> = missing
+            .iter()
+            .map(|r| (r.cluster.clone(), r.behaviour.clone()))
+            .collect();
+        assert_eq!(
+            names,
+            vec![
+                (cluster.name.clone(), "job-completes".to_string()),
+                (
+                    "1.32.2:off (never brought up)".to_string(),
+                    done[0].behaviour.clone()
+                ),
+                (
+                    "1.32.2:off (never brought up)".to_string(),
+                    "job-completes".to_string()
+                ),
+            ]
+        );
+        assert!(missing.iter().all(|r| r.verdict == super::super::Verdict::Error));
+        // One pass reached before the kill does not make the rebuilt run green.
+        let mut results = done.clone();
+        results.extend(missing);
+        let report = Report::new(
+            "r",
+            std::path::Path::new("/tmp"),
+            full.started_at,
+            vec![],
+            vec![cluster],
+            results,
+        );
+        assert_eq!(report.exit_status(), 2);
     }
 }

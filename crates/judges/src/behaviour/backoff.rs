@@ -64,14 +64,7 @@ fn ignored(
         ));
     };
     let phase = pod.last_phase().unwrap_or("unknown");
-    let exits: Vec<i32> = sidecar
-        .terminations()
-        .iter()
-        .filter_map(|e| match &e.kind {
-            ContainerEventKind::Terminated { exit_code, .. } => Some(*exit_code),
-            _ => None,
-        })
-        .collect();
+    let exits: Vec<i32> = sidecar.exit_codes();
     match exits.as_slice() {
         [code] if *code != 0 && phase == "Failed" && sidecar.max_restarts() == 0 => evidence.push(format!(
             "pod {POD}: {SIDECAR} ran as a regular init container from {} (seen {seen_running}), exited {code} and was not restarted: under restartPolicy Never that failed the pod (phase {phase})",
@@ -121,14 +114,7 @@ pub fn judge(obs: &Observation) -> Judgement {
         sidecar.role == ContainerRole::Sidecar,
         format!("{SIDECAR} is a sidecar in the stored pod"),
     );
-    let exits: Vec<i32> = sidecar
-        .terminations()
-        .iter()
-        .filter_map(|e| match &e.kind {
-            ContainerEventKind::Terminated { exit_code, .. } => Some(*exit_code),
-            _ => None,
-        })
-        .collect();
+    let exits: Vec<i32> = sidecar.exit_codes();
     let runs = sidecar.running_since();
     f.check(
         sidecar.max_restarts() >= RESTARTS && sidecar.container_ids().len() as i32 > RESTARTS,

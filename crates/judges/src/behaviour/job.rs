@@ -168,8 +168,11 @@ pub fn judge_as_written(obs: &Observation) -> Judgement {
                     first.object, first.message
                 ),
             );
+            // The server's words (with the play's namespace) are evidence; the finding is
+            // about the page and reads the same on every cluster.
+            let _ = why;
             page_findings.push(format!(
-                "{} (the page's Job example) has `apiVersion: {api_version}`, but Kubernetes serves {kind} only in batch/v1 (the batch API group): {why}. Write `apiVersion: batch/v1`.",
+                "{} (the page's Job example) has `apiVersion: {api_version}`, but Kubernetes serves {kind} only in batch/v1 (the batch API group): discovery has no {kind} in {api_version}, and the API server answers a create at the path {api_version} implies with 404 NotFound. Write `apiVersion: batch/v1`.",
                 doc::JOB_AS_WRITTEN.path
             ));
         }
@@ -191,11 +194,9 @@ pub fn judge_as_written(obs: &Observation) -> Judgement {
                     ),
                 );
                 page_findings.push(format!(
-                    "{} (the page's Job example) puts `command` and `volumeMounts` on the Pod spec ({}), whose schema declares no such fields: they belong inside the container, under `containers:`. With only the apiVersion corrected, strict field validation refuses {}: {}. See manifests/corrected/job.yaml.",
+                    "{} (the page's Job example) puts `command` and `volumeMounts` on the Pod spec ({}), whose schema declares no such fields: they belong inside the container, under `containers:`; with only the apiVersion corrected, strict field validation refuses the block. See manifests/corrected/job.yaml.",
                     doc::JOB_AS_WRITTEN.path,
                     misplaced.join(", "),
-                    named.join(", "),
-                    r.message
                 ));
             }
             Err(why) => f.fail(format!(

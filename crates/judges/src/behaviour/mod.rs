@@ -31,9 +31,11 @@ pub use sidecar_conformance_model::judgement::{Judgement, Outcome, Subject};
 pub use sidecar_conformance_model::observation::{Action, Observation, Rejection, WaitRecord};
 
 use sidecar_conformance_model::doc;
-use sidecar_conformance_model::gate::GateEffect;
+use sidecar_conformance_model::gate::{GateEffect, GateSetting, effect};
 use sidecar_conformance_model::manifest::Manifest;
 use sidecar_conformance_model::recorder::Recorder;
+use sidecar_conformance_model::report::CheckResult;
+use sidecar_conformance_model::version::KubeVersion;
 
 /// What the runner does to observe a behaviour: steps, played in order. A step that
 /// leaves nothing more to observe (a manifest refused, a pod whose containers never all
@@ -125,6 +127,23 @@ pub struct Behaviour {
     pub subject: Subject,
     pub scenario: Scenario,
     pub judge: fn(&Observation) -> Judgement,
+}
+
+impl Behaviour {
+    /// A result of this behaviour on a cluster, before anything is known of it: verdict
+    /// `error`, nothing observed. The runner, a refused cluster and a rebuilt report
+    /// fill in what they know.
+    pub fn unjudged(&self, cluster: &str, version: KubeVersion, gate: GateSetting) -> CheckResult {
+        let expected = expected_outcome(self, &effect(version, gate));
+        CheckResult {
+            behaviour: self.id.into(),
+            title: self.title.into(),
+            subject: self.subject,
+            section: self.section.into(),
+            claims: self.claims.iter().map(|c| c.to_string()).collect(),
+            ..CheckResult::blank(cluster, version, gate, expected)
+        }
+    }
 }
 
 /// All behaviours, in report order.

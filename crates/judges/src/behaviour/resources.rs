@@ -158,7 +158,7 @@ pub fn judge(obs: &Observation) -> Judgement {
         // the stored pods, the two rules agree, and nothing here speaks against the page.)
         if follows_kubernetes && (kube <= CAPACITY) != (page <= CAPACITY) {
             page_findings.push(format!(
-                "the page says the effective init request is the highest request of any init container; Kubernetes' rule is that sidecars started before a regular init container add to its request, since they run alongside it (resourcehelper.PodRequests). Pod {name} ({resource}, capacity {CAPACITY}): the page's rule gives {page}, which fits; Kubernetes' rule gives {kube}, and the scheduler answered: {said}"
+                "the page says the effective init request is the highest request of any init container; Kubernetes' rule is that sidecars started before a regular init container add to its request, since they run alongside it (resourcehelper.PodRequests). Pod {name} ({resource}, capacity {CAPACITY}): the page's rule gives {page}, which fits; Kubernetes' rule gives {kube}, which does not, and the scheduler leaves it Pending"
             ));
         }
     }

@@ -3,7 +3,7 @@
 //! the containers' own logs.
 
 use sidecar_conformance_model::recorder::Recorder;
-use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerRole};
+use sidecar_conformance_model::timeline::ContainerRole;
 
 use super::{Judgement, Observation};
 use crate::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
@@ -84,10 +84,7 @@ pub fn judge(obs: &Observation) -> Judgement {
 
     // The app finished cleanly, after which the sidecar was stopped.
     if let Some(app) = pod.container(APP) {
-        let exit = app.terminations().first().and_then(|e| match &e.kind {
-            ContainerEventKind::Terminated { exit_code, .. } => Some(*exit_code),
-            _ => None,
-        });
+        let exit = app.exit_codes().first().copied();
         f.check(
             exit == Some(0),
             format!(

@@ -63,6 +63,17 @@ async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Result<()
         .map_err(|f| anyhow::anyhow!("the fault test's cluster did not come up: {}", f.error))?;
     let name = cluster.name.clone();
     let node = format!("{name}-control-plane");
+    // No fallback to Docker Hub behind the run's registry: on a machine that reaches it,
+    // a stopped registry would otherwise go unnoticed (containerd reads this at every pull).
+    let hosts = run_dir
+        .join("clusters")
+        .join(&name)
+        .join("certs.d/docker.io/hosts.toml");
+    let text = std::fs::read_to_string(&hosts).with_context(|| hosts.display().to_string())?;
+    std::fs::write(
+        &hosts,
+        text.replace("https://registry-1.docker.io", "http://127.0.0.1:9"),
+    )?;
     let target = Target::connect(
         &name,
         version,
@@ -123,7 +134,7 @@ async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Result<()
     .await;
     // Clean-up runs whatever happened: the cluster and the registry go with their guards.
     drop(target);
-    tokio::task::spawn_blocking(move || cluster.delete()).await??;
+    let deleted = tokio::task::spawn_blocking(move || cluster.delete()).await;
     drop(prepared);
     let left = docker_out(&[
         "ps",
@@ -140,7 +151,9 @@ async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Result<()
         "--filter",
         &format!("name={registry}"),
     ])?;
+    // The test's own failure first; a failed clean-up after it second.
     outcome?;
+    deleted??;
     ensure!(left.trim().is_empty(), "containers left behind: {left}");
     Ok(())
 }
@@ -156,9 +169,20 @@ async fn play_and_inject(
     inject: impl FnOnce() -> anyhow::Result<()>,
 ) -> anyhow::Result<(CheckResult, jiff::Timestamp)> {
     let b = by_id(BEHAVIOUR)?;
+    // Namespaces of earlier plays may linger (deleted while the API server was down):
+    // only a pod of this play's new namespace counts.
+    let earlier: Vec<String> = kube::Api::<k8s_openapi::api::core::v1::Namespace>::all(target.client.clone())
+        .list(&Default::default())
+        .await?
+        .items
+        .into_iter()
+        .filter_map(|n| n.metadata.name)
+        .collect();
     let play = {
         let target = target.clone();
-        tokio::spawn(async move { runner::check(&target, b, &Progress::new(false)).await })
+        Abort(tokio::spawn(async move {
+            runner::check(&target, b, &Progress::new(false)).await
+        }))
     };
     let pods: kube::Api<Pod> = kube::Api::all(target.client.clone());
     let prefix = format!("sc-{BEHAVIOUR}-");
@@ -172,7 +196,7 @@ async fn play_and_inject(
                 p.metadata
                     .namespace
                     .as_deref()
-                    .is_some_and(|n| n.starts_with(&prefix))
+                    .is_some_and(|n| n.starts_with(&prefix) && !earlier.iter().any(|e| e == n))
                     && p.status.as_ref().is_some_and(|s| {
                         s.init_container_statuses
                             .iter()
@@ -187,7 +211,23 @@ async fn play_and_inject(
     .await?;
     let injected = jiff::Timestamp::now();
     inject()?;
-    Ok((play.await?, injected))
+    Ok((play.finish().await?, injected))
+}
+
+/// A spawned play that is stopped when the test gives up on it, so that nothing of it
+/// runs on beside the clean-up.
+struct Abort<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Abort<T> {
+    async fn finish(mut self) -> Result<T, tokio::task::JoinError> {
+        (&mut self.0).await
+    }
+}
+
+impl<T> Drop for Abort<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// The result must be an `error` of `kind`, seen at most `within` after `injected`.
