@@ -19,6 +19,9 @@ use crate::error::ApplyError;
 /// The field manager the harness applies as.
 pub const FIELD_MANAGER: &str = "sidecar-conformance";
 
+/// Label put on every namespace the harness creates.
+pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "sidecar-conformance");
+
 /// Parses the documents of a manifest into objects, naming the file and document on error.
 pub fn parse(path: &str, text: &str) -> Result<Vec<DynamicObject>, ApplyError> {
     let values: Vec<serde_json::Value> =

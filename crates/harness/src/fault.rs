@@ -28,7 +28,7 @@ pub use sidecar_conformance_model::fault::{
 use tokio::io::AsyncBufReadExt;
 use tokio::sync::watch;
 
-use crate::runner::MANAGED_BY;
+use crate::apply::MANAGED_BY;
 
 /// Where a fault came from; each source sets and clears its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -23,8 +23,7 @@ use crate::observe::{LiveRecorder, Recorder};
 use crate::progress::Progress;
 use crate::report::{CheckResult, RetriedAttempt, Verdict};
 
-/// Label put on every namespace the harness creates.
-pub const MANAGED_BY: (&str, &str) = ("app.kubernetes.io/managed-by", "sidecar-conformance");
+pub use crate::apply::MANAGED_BY;
 
 /// A cluster ready for checks.
 #[derive(Clone)]
