@@ -318,7 +318,7 @@ mod tests {
 
     #[test]
     fn every_manifest_parses() {
-        for m in crate::doc::ALL_MANIFESTS {
+        for m in crate::behaviour::manifests() {
             let objs = parse(m.path, m.text).unwrap_or_else(|e| panic!("{e}"));
             assert!(!objs.is_empty(), "{} has no objects", m.path);
         }

@@ -1,7 +1,6 @@
 //! Facts several judges read from an observation.
 
 use k8s_openapi::api::core::v1::Pod;
-use sidecar_conformance_model::doc;
 use sidecar_conformance_model::judgement::{Judgement, Outcome};
 use sidecar_conformance_model::observation::{Observation, Rejection};
 use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerRole};
@@ -64,7 +63,7 @@ impl Findings {
 pub fn declared_sidecars(obs: &Observation) -> Vec<String> {
     let mut names = Vec::new();
     for path in &obs.manifests {
-        let Some(m) = doc::ALL_MANIFESTS.iter().find(|m| m.path == path) else {
+        let Some(m) = crate::behaviour::manifest(path) else {
             continue;
         };
         let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(m.text) else {
@@ -105,7 +104,7 @@ fn refused_declared_sidecar(r: &Rejection) -> Option<String> {
         .next()?
         .parse()
         .ok()?;
-    let m = doc::ALL_MANIFESTS.iter().find(|m| m.path == r.file)?;
+    let m = crate::behaviour::manifest(&r.file)?;
     let docs = serde_saphyr::from_multiple::<serde_json::Value>(m.text).ok()?;
     // The runner names a refused object `Kind name`, or `Kind name (apiVersion)`.
     let mut words = r.object.split_whitespace();
@@ -506,12 +505,14 @@ mod tests {
 
     #[test]
     fn the_pages_job_block_misplaces_command_and_volume_mounts() {
-        let d: serde_json::Value = serde_saphyr::from_str(doc::JOB_AS_WRITTEN.text).unwrap();
+        let d: serde_json::Value =
+            serde_saphyr::from_str(sidecar_conformance_model::doc::JOB_AS_WRITTEN.text).unwrap();
         assert_eq!(
             misplaced_container_fields(&d),
             vec![".spec.template.spec.command", ".spec.template.spec.volumeMounts"]
         );
-        let d: serde_json::Value = serde_saphyr::from_str(doc::JOB_CORRECTED.text).unwrap();
+        let d: serde_json::Value =
+            serde_saphyr::from_str(sidecar_conformance_model::doc::JOB_CORRECTED.text).unwrap();
         assert!(misplaced_container_fields(&d).is_empty());
     }
 

@@ -52,23 +52,6 @@ pub const QOS: Manifest = manifest!("fixtures/qos.yaml");
 /// regular init container.
 pub const EFFECTIVE_REQUESTS: Manifest = manifest!("fixtures/effective-requests.yaml");
 
-/// Every manifest the harness ships.
-pub const ALL_MANIFESTS: &[Manifest] = &[
-    DEPLOYMENT,
-    JOB_AS_WRITTEN,
-    JOB_CORRECTED,
-    START_ORDERING,
-    RESTART_INDEPENDENCE,
-    SIDECAR_READINESS,
-    INIT_SEQUENCING,
-    JOB_FAILS,
-    SIDECAR_BACKOFF,
-    SHARED_NAMESPACES,
-    TERMINATION_ORDER,
-    QOS,
-    EFFECTIVE_REQUESTS,
-];
-
 /// The page's ```yaml blocks, in order, each exactly as between its fences.
 pub fn yaml_blocks(page: &str) -> Vec<&str> {
     let mut blocks = Vec::new();

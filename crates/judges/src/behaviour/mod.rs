@@ -156,6 +156,33 @@ pub fn by_id(id: &str) -> Option<&'static Behaviour> {
     CATALOGUE.iter().find(|b| b.id == id)
 }
 
+/// Every manifest the catalogue's scenarios apply, in catalogue order, once each: the
+/// one list of the harness's manifests (a judge reads a manifest's declared sidecars
+/// from it, so a manifest cannot be left out of a list kept by hand).
+pub fn manifests() -> Vec<Manifest> {
+    let mut out: Vec<Manifest> = Vec::new();
+    for b in CATALOGUE {
+        for step in b.scenario.steps {
+            let applied: &[Manifest] = match step {
+                Step::Apply(ms) => ms,
+                Step::ExpectRejection { manifest, .. } => std::slice::from_ref(manifest),
+                _ => &[],
+            };
+            for m in applied {
+                if !out.iter().any(|o| o.path == m.path) {
+                    out.push(*m);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The manifest the catalogue applies under `path`.
+pub fn manifest(path: &str) -> Option<Manifest> {
+    manifests().into_iter().find(|m| m.path == path)
+}
+
 /// What a behaviour must show on a cluster where the gate has `effect`.
 pub fn expected_outcome(behaviour: &Behaviour, effect: &GateEffect) -> Outcome {
     match (behaviour.subject, effect) {
