@@ -10,7 +10,7 @@
 //! polling.
 
 use std::io::{BufRead, BufReader, Write};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -367,11 +367,10 @@ pub fn test_runner_pid() -> u32 {
 }
 
 fn pidfd_open(pid: u32) -> anyhow::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid as libc::pid_t, 0) };
-    anyhow::ensure!(fd >= 0, "pidfd_open({pid}): {}", std::io::Error::last_os_error());
-    // SAFETY: fd is a fresh descriptor we own.
-    Ok(unsafe { OwnedFd::from_raw_fd(fd as i32) })
+    let raw = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw);
+    let pid_t = raw.ok_or_else(|| anyhow::anyhow!("pidfd_open({pid}): not a process id"))?;
+    rustix::process::pidfd_open(pid_t, rustix::process::PidfdFlags::empty())
+        .map_err(|e| anyhow::anyhow!("pidfd_open({pid}): {}", std::io::Error::from(e)))
 }
 
 /// Returns when the process behind `pidfd` has exited, or on SIGINT/SIGTERM.

@@ -172,7 +172,10 @@ fn a_saved_report_renders_as_junit_and_markdown() {
     );
     assert_eq!(code, 0, "{xml}");
     assert!(xml.starts_with("<?xml"), "{xml}");
-    assert!(xml.contains(r#"tests="20" failures="0" errors="0""#), "{xml}");
+    assert!(
+        xml.contains(r#"tests="20" skipped="0" failures="0" errors="0""#),
+        "{xml}"
+    );
     assert_eq!(xml.matches("<testsuite ").count(), 4);
     assert_eq!(xml.matches("<testcase ").count(), 20);
     assert!(xml.contains("unrecognized feature gate: SidecarContainers"));
@@ -213,7 +216,10 @@ fn a_failed_result_is_a_junit_failure_and_leads_the_markdown_evidence() {
             .arg(&path)
             .args(["--format", "junit"]),
     );
-    assert!(xml.contains(r#"tests="20" failures="1" errors="0""#), "{xml}");
+    assert!(
+        xml.contains(r#"tests="20" skipped="0" failures="1" errors="0""#),
+        "{xml}"
+    );
     assert!(
         xml.contains(r#"<failure message="expected holds, observed violated" type="violated">"#),
         "{xml}"

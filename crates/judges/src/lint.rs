@@ -61,6 +61,9 @@ pub struct Fence {
     pub open: usize,
     /// Line of the closing fence, `None` when the page ends first.
     pub close: Option<usize>,
+    /// The fence's character: a backtick or a tilde.
+    pub marker: char,
+    /// How many of `marker` open the block.
     pub backticks: usize,
     pub info: String,
     /// Lines inside that look like fences but cannot close this one (shorter, or with
@@ -68,40 +71,66 @@ pub struct Fence {
     pub inner_fences: Vec<usize>,
 }
 
-/// The page's fenced code blocks, as a CommonMark reader sees them: a block opened with
-/// N backticks is closed only by a line of at least N backticks and nothing else.
-pub fn fences(page: &str) -> Vec<Fence> {
-    let mut out = Vec::new();
-    let mut open: Option<Fence> = None;
-    for (i, line) in page.lines().enumerate() {
-        let n = i + 1;
-        let trimmed = line.trim_start_matches(' ');
-        if line.len() - trimmed.len() > 3 {
-            continue;
-        }
-        let ticks = trimmed.chars().take_while(|c| *c == '`').count();
-        if ticks < 3 {
-            continue;
-        }
-        let rest = trimmed[ticks..].trim();
-        match &mut open {
-            None => {
-                open = Some(Fence {
-                    open: n,
-                    close: None,
-                    backticks: ticks,
-                    info: rest.to_string(),
-                    inner_fences: vec![],
-                })
-            }
-            Some(f) if ticks >= f.backticks && rest.is_empty() => {
-                f.close = Some(n);
-                out.push(open.take().expect("open"));
-            }
-            Some(f) => f.inner_fences.push(n),
-        }
+impl Fence {
+    /// What the fence is made of, for messages: "backticks" or "tildes".
+    fn marker_name(&self) -> &'static str {
+        if self.marker == '~' { "tildes" } else { "backticks" }
     }
-    out.extend(open);
+}
+
+/// A line that could be a fence of `marker`: at most three spaces of indent, then at
+/// least three of `marker`. Returns the run's length and what follows it, trimmed.
+fn fence_line(line: &str, marker: char) -> Option<(usize, &str)> {
+    let trimmed = line.trim_start_matches(' ');
+    if line.len() - trimmed.len() > 3 {
+        return None;
+    }
+    let run = trimmed.chars().take_while(|c| *c == marker).count();
+    (run >= 3).then(|| (run, trimmed[run..].trim()))
+}
+
+/// The page's fenced code blocks (backticks or tildes), as pulldown-cmark's CommonMark
+/// reader sees them: a block opened with N of a marker is closed only by a line of at
+/// least N of the same marker and nothing else.
+pub fn fences(page: &str) -> Vec<Fence> {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag};
+    let line_of = |offset: usize| page[..offset].matches('\n').count() + 1;
+    let lines: Vec<&str> = page.lines().collect();
+    let mut out = Vec::new();
+    for (event, range) in Parser::new(page).into_offset_iter() {
+        let Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) = event else {
+            continue;
+        };
+        let open = line_of(range.start);
+        let opening = lines.get(open - 1).copied().unwrap_or("");
+        let marker = if opening.trim_start().starts_with('~') {
+            '~'
+        } else {
+            '`'
+        };
+        let Some((width, _)) = fence_line(opening, marker) else {
+            continue;
+        };
+        // The block's range ends after its closing fence, when it has one.
+        let last = line_of(range.end.saturating_sub(1).max(range.start));
+        let close = (last > open)
+            .then(|| lines.get(last - 1).copied().unwrap_or(""))
+            .and_then(|l| fence_line(l, marker))
+            .filter(|(run, rest)| *run >= width && rest.is_empty())
+            .map(|_| last);
+        let end = close.unwrap_or(last + 1);
+        let inner_fences = (open + 1..end)
+            .filter(|n| fence_line(lines.get(n - 1).copied().unwrap_or(""), marker).is_some())
+            .collect();
+        out.push(Fence {
+            open,
+            close,
+            marker,
+            backticks: width,
+            info: info.trim().to_string(),
+            inner_fences,
+        });
+    }
     out
 }
 
@@ -120,10 +149,12 @@ fn fence_defects(page: &str) -> Vec<PageDefect> {
                 kind: DefectKind::BrokenCodeFence,
                 found: line(page, f.open).to_string(),
                 problem: format!(
-                    "the code block opened at line {} with {} backticks is never closed: the rest of the page renders as code",
-                    f.open, f.backticks
+                    "the code block opened at line {} with {} {} is never closed: the rest of the page renders as code",
+                    f.open,
+                    f.backticks,
+                    f.marker_name()
                 ),
-                suggestion: format!("close it with {}", "`".repeat(f.backticks)),
+                suggestion: format!("close it with {}", f.marker.to_string().repeat(f.backticks)),
             });
             continue;
         };
@@ -139,9 +170,10 @@ fn fence_defects(page: &str) -> Vec<PageDefect> {
             kind: DefectKind::BrokenCodeFence,
             found: line(page, f.open).to_string(),
             problem: format!(
-                "the code block opened at line {} with {} backticks is closed only at line {close}; the fences at lines {} cannot close it, so lines {}-{} render as one code block{}",
+                "the code block opened at line {} with {} {} is closed only at line {close}; the fences at lines {} cannot close it, so lines {}-{} render as one code block{}",
                 f.open,
                 f.backticks,
+                f.marker_name(),
                 f.inner_fences.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "),
                 f.open + 1,
                 close - 1,
@@ -152,8 +184,13 @@ fn fence_defects(page: &str) -> Vec<PageDefect> {
                 }
             ),
             suggestion: format!(
-                "open and close every block with three backticks: line {} as \"```{}\", each inner opening fence likewise, and drop the {}-backtick fence at line {close}",
-                f.open, f.info, f.backticks
+                "open and close every block with three {}: line {} as \"{}{}\", each inner opening fence likewise, and drop the {}-{} fence at line {close}",
+                f.marker_name(),
+                f.open,
+                f.marker.to_string().repeat(3),
+                f.info,
+                f.backticks,
+                f.marker_name().trim_end_matches('s')
             ),
         });
     }
@@ -608,6 +645,21 @@ mod tests {
         assert_eq!(d.len(), 2);
         assert!(d[0].problem.contains("line 8 \"# h\""), "{}", d[0].problem);
         assert!(d[1].problem.contains("never closed"));
+    }
+
+    #[test]
+    fn tilde_fences_count_too() {
+        let page = "~~~~yaml\na: 1\n~~~\n```\n~~~~\nok\n";
+        let f = fences(page);
+        assert_eq!(f.len(), 1, "{f:#?}");
+        assert_eq!((f[0].open, f[0].close, f[0].marker), (1, Some(5), '~'));
+        assert_eq!(f[0].inner_fences, vec![3]);
+        let d = fence_defects(page);
+        assert!(
+            d[0].problem.contains("with 4 tildes is closed only at line 5"),
+            "{}",
+            d[0].problem
+        );
     }
 
     #[test]

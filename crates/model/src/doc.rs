@@ -52,18 +52,32 @@ pub const QOS: Manifest = manifest!("fixtures/qos.yaml");
 /// regular init container.
 pub const EFFECTIVE_REQUESTS: Manifest = manifest!("fixtures/effective-requests.yaml");
 
-/// The page's ```yaml blocks, in order, each exactly as between its fences.
+/// The page's fenced yaml blocks (backticks or tildes), in order, each exactly as between
+/// its fences, as pulldown-cmark's CommonMark reader finds them.
 pub fn yaml_blocks(page: &str) -> Vec<&str> {
+    use pulldown_cmark::{CodeBlockKind, Event, Parser, Tag, TagEnd};
     let mut blocks = Vec::new();
-    let mut rest = page;
-    while let Some(start) = rest.find("```yaml\n") {
-        let body = &rest[start + "```yaml\n".len()..];
-        // The closing fence starts a line.
-        let Some(end) = body.find("\n```").map(|i| i + 1) else {
-            break;
-        };
-        blocks.push(&body[..end]);
-        rest = &body[end..];
+    // The byte range of the open yaml block's text, while inside one.
+    let mut body: Option<Option<std::ops::Range<usize>>> = None;
+    for (event, range) in Parser::new(page).into_offset_iter() {
+        match event {
+            Event::Start(Tag::CodeBlock(CodeBlockKind::Fenced(info))) if info.trim() == "yaml" => {
+                body = Some(None);
+            }
+            Event::Text(_) if body.is_some() => {
+                let text = body.as_mut().expect("inside a block");
+                *text = Some(match text.take() {
+                    Some(r) => r.start..range.end,
+                    None => range,
+                });
+            }
+            Event::End(TagEnd::CodeBlock) => {
+                if let Some(Some(r)) = body.take() {
+                    blocks.push(&page[r]);
+                }
+            }
+            _ => {}
+        }
     }
     blocks
 }
