@@ -1,4 +1,5 @@
-//! Shared helpers of the behaviour tests (`tests/conformance`).
+//! Shared helpers of the behaviour tests (`tests/conformance`, `tests/e2e`), and the list
+//! of e2e tests: the catalogue x `clusters.txt` ([`e2e_cases`]).
 //!
 //! An e2e test names a cluster (version and gate) and a behaviour; [`check_on_cluster`]
 //! finds that cluster in the list the nextest setup script published, plays the

@@ -497,8 +497,19 @@ async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCo
             watch_pid,
         } => {
             if let Some(path) = &clusters_file {
+                // A relative path is looked up from the current directory upwards, so that
+                // `cargo nextest` run in a subdirectory of the workspace finds clusters.txt.
+                let path = if path.is_relative() && !path.exists() {
+                    std::env::current_dir()?
+                        .ancestors()
+                        .map(|d| d.join(path))
+                        .find(|p| p.exists())
+                        .unwrap_or_else(|| path.clone())
+                } else {
+                    path.clone()
+                };
                 let text =
-                    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
                 for c in sidecar_conformance::matrix::parse_clusters_list(&text)
                     .with_context(|| path.display().to_string())?
                 {
