@@ -29,9 +29,9 @@ doctor:
 prune *ARGS:
     ./conformance prune {{ARGS}}
 
-# The version x gate matrix the e2e tests use, as one `run` with a report.
+# The version x gate matrix the e2e tests use (clusters.txt), as one `run` with a report.
 matrix:
-    ./conformance run --cluster 1.37.2:default --cluster 1.37.2:off --cluster 1.32.2:on --cluster 1.32.2:off
+    ./conformance run $(sed -e 's/#.*//' -e 's/[[:space:]]//g' -e '/^$/d' -e 's/^/--cluster /' clusters.txt)
 
 # Paste the page lint of the recorded 1.37.2 run into the README (between its markers).
 readme-lint:

@@ -1,4 +1,5 @@
-//! Shared helpers of the behaviour tests (`tests/conformance`).
+//! Shared helpers of the behaviour tests (`tests/conformance`, `tests/e2e`), and the list
+//! of e2e tests: the catalogue x `clusters.txt` ([`e2e_cases`]).
 //!
 //! An e2e test names a cluster (version and gate) and a behaviour; [`check_on_cluster`]
 //! finds that cluster in the list the nextest setup script published, plays the
@@ -20,7 +21,9 @@ use sidecar_conformance::version::KubeVersion;
 pub async fn check_on_cluster(version: &str, gate: GateSetting, behaviour: &str) -> anyhow::Result<()> {
     let file = ClustersFile::from_env()?;
     let entry = file.find(version, gate).with_context(|| {
-        format!("no cluster {version}:{gate} in the setup script's list: add `--cluster {version}:{gate}` to .config/nextest.toml")
+        format!(
+            "no cluster {version}:{gate} in the setup script's list: add `{version}:{gate}` to clusters.txt"
+        )
     })?;
     let b = behaviour::by_id(behaviour).with_context(|| format!("unknown behaviour {behaviour}"))?;
     let kube_version: KubeVersion = version.parse()?;
@@ -173,4 +176,75 @@ pub fn recorded(cluster: &str, behaviour: &str) -> Observation {
     let path = fixtures_dir().join(cluster).join(format!("{behaviour}.json"));
     let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The clusters of the e2e tests: the repository's `clusters.txt`, one `VERSION:GATE` a
+/// line (also read by the nextest setup script, `./conformance`, `just matrix` and the
+/// GitHub workflow).
+pub const CLUSTERS_TXT: &str = include_str!("../../clusters.txt");
+
+/// The clusters of [`CLUSTERS_TXT`].
+pub fn clusters() -> anyhow::Result<Vec<(KubeVersion, GateSetting)>> {
+    sidecar_conformance::matrix::parse_clusters_list(CLUSTERS_TXT).context("clusters.txt")
+}
+
+/// The module path of a cluster's e2e tests: `e2e::k1_37_2_default`.
+pub fn cluster_module(version: KubeVersion, gate: GateSetting) -> String {
+    format!("e2e::k{}_{gate}", version.to_string().replace('.', "_"))
+}
+
+/// One e2e test.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum E2eCase {
+    /// [`check_on_cluster`] of a behaviour.
+    Check {
+        version: String,
+        gate: GateSetting,
+        behaviour: &'static str,
+    },
+    /// [`probe_on_cluster`].
+    Probe { version: String, gate: GateSetting },
+    /// [`refused_on_cluster`]: a cluster the gate table says cannot come up.
+    Refused { version: String, gate: GateSetting },
+    /// The faults test (`suites/tests/e2e/faults.rs`), on a cluster of its own.
+    Faults,
+}
+
+/// The e2e tests, named as nextest shows them: the catalogue on each cluster of
+/// `clusters.txt` that comes up (`e2e::k1_37_2_default::deployment_ready`, with a
+/// `gate_probe`), `cluster_refused` for each the gate table refuses
+/// (`e2e::k1_37_2_off::cluster_refused`), and `e2e::faults::…`.
+pub fn e2e_cases() -> anyhow::Result<Vec<(String, E2eCase)>> {
+    use sidecar_conformance::gate::{self, GateEffect};
+    let mut cases = Vec::new();
+    for (v, g) in clusters()? {
+        let module = cluster_module(v, g);
+        let version = v.to_string();
+        if let GateEffect::ClusterRefused { .. } = gate::effect(v, g) {
+            cases.push((
+                format!("{module}::cluster_refused"),
+                E2eCase::Refused { version, gate: g },
+            ));
+            continue;
+        }
+        for b in behaviour::catalogue() {
+            cases.push((
+                format!("{module}::{}", b.id.replace('-', "_")),
+                E2eCase::Check {
+                    version: version.clone(),
+                    gate: g,
+                    behaviour: b.id,
+                },
+            ));
+        }
+        cases.push((
+            format!("{module}::gate_probe"),
+            E2eCase::Probe { version, gate: g },
+        ));
+    }
+    cases.push((
+        "e2e::faults::every_fault_of_the_cluster_is_an_error_naming_it".to_string(),
+        E2eCase::Faults,
+    ));
+    Ok(cases)
 }

@@ -126,6 +126,10 @@ enum ClustersCmd {
     Up {
         #[command(flatten)]
         spec: ClusterArgs,
+        /// Also bring up the clusters listed in this file, one VERSION[:GATE] a line,
+        /// `#` comments (the repository's clusters.txt).
+        #[arg(long)]
+        clusters_file: Option<PathBuf>,
         /// Append SIDECAR_CONFORMANCE_CLUSTERS=<clusters.json> to this file (nextest's $NEXTEST_ENV).
         #[arg(long, env = "NEXTEST_ENV")]
         env_file: Option<PathBuf>,
@@ -487,10 +491,33 @@ fn judge(observation: &std::path::Path, expect: &str) -> anyhow::Result<ExitCode
 async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCode> {
     match cmd {
         ClustersCmd::Up {
-            spec,
+            mut spec,
+            clusters_file,
             env_file,
             watch_pid,
         } => {
+            if let Some(path) = &clusters_file {
+                // A relative path is looked up from the current directory upwards, so that
+                // `cargo nextest` run in a subdirectory of the workspace finds clusters.txt.
+                let path = if path.is_relative() && !path.exists() {
+                    std::env::current_dir()?
+                        .ancestors()
+                        .map(|d| d.join(path))
+                        .find(|p| p.exists())
+                        .unwrap_or_else(|| path.clone())
+                } else {
+                    path.clone()
+                };
+                let text =
+                    std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+                for c in sidecar_conformance::matrix::parse_clusters_list(&text)
+                    .with_context(|| path.display().to_string())?
+                {
+                    if !spec.clusters.contains(&c) {
+                        spec.clusters.push(c);
+                    }
+                }
+            }
             let opts = run_options(&spec, kind_requests(&spec), vec![])?;
             let mut serve_args = vec!["--run-dir".to_string(), opts.run_dir.display().to_string()];
             for (v, g) in &spec.clusters {

@@ -21,6 +21,31 @@ use crate::runner::{self, Target};
 use crate::supply::{NodeImage, StandIn, Supply};
 use crate::version::KubeVersion;
 
+/// Reads a list of clusters, one `VERSION[:GATE]` a line (as `--cluster` takes them);
+/// `#` starts a comment, blank lines are skipped. The format of the repository's
+/// `clusters.txt`, the clusters of the e2e tests.
+pub fn parse_clusters_list(text: &str) -> anyhow::Result<Vec<(KubeVersion, GateSetting)>> {
+    let mut clusters = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.split('#').next().unwrap_or_default().trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (v, g) = line.split_once(':').unwrap_or((line, "default"));
+        let version = KubeVersion::parse_supported(v.trim())
+            .map_err(|e| anyhow::anyhow!("line {}: {line}: {e}", n + 1))?;
+        let gate: GateSetting = g
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("line {}: {line}: {e}", n + 1))?;
+        if clusters.contains(&(version, gate)) {
+            anyhow::bail!("line {}: {line} is listed twice", n + 1);
+        }
+        clusters.push((version, gate));
+    }
+    Ok(clusters)
+}
+
 /// One cluster a run asks for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "source", rename_all = "kebab-case")]
@@ -581,5 +606,33 @@ fn gate_of(request: &ClusterRequest) -> GateSetting {
     match request {
         ClusterRequest::Kind { gate, .. } => *gate,
         ClusterRequest::Kubeconfig { gate, .. } => gate.unwrap_or(GateSetting::Default),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clusters_list_skips_comments_and_defaults_the_gate() {
+        let text = "# why\n1.37.2:default  # newest\n\n1.32.2:off\n1.33.0\n";
+        let list = parse_clusters_list(text).unwrap();
+        let v = |s: &str| s.parse::<KubeVersion>().unwrap();
+        assert_eq!(
+            list,
+            vec![
+                (v("1.37.2"), GateSetting::Default),
+                (v("1.32.2"), GateSetting::Off),
+                (v("1.33.0"), GateSetting::Default),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_clusters_list_names_the_line_of_a_bad_entry() {
+        let e = parse_clusters_list("1.37.2\n1.37.2:sideways\n").unwrap_err();
+        assert!(e.to_string().contains("line 2"), "{e}");
+        let e = parse_clusters_list("1.37.2\n1.37.2:default\n").unwrap_err();
+        assert!(e.to_string().contains("twice"), "{e}");
     }
 }

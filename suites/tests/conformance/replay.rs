@@ -332,14 +332,61 @@ fn a_play_spoiled_by_the_runtime_is_set_aside_only_when_it_did_not_pass() {
 }
 
 #[test]
-fn every_behaviour_of_the_catalogue_has_e2e_tests() {
-    // A behaviour added to the catalogue but not to the e2e macro would never run on a
-    // cluster under `cargo nextest`.
-    let e2e = include_str!("e2e.rs");
-    for b in behaviour::catalogue() {
-        let call = format!("check_on_cluster($version, $gate, \"{}\")", b.id);
-        assert!(e2e.contains(&call), "{} has no e2e test in e2e.rs", b.id);
+fn the_e2e_tests_are_the_catalogue_times_the_clusters() {
+    // One test per behaviour and a gate probe on each cluster that comes up; one
+    // `cluster_refused` on each the gate table refuses; names unique.
+    use sidecar_conformance::gate::{self, GateEffect};
+    use sidecar_conformance_suites::{E2eCase, e2e_cases};
+    let cases = e2e_cases().unwrap();
+    let names: std::collections::BTreeSet<&str> = cases.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(names.len(), cases.len(), "duplicate e2e test names");
+    let clusters = sidecar_conformance_suites::clusters().unwrap();
+    assert!(!clusters.is_empty());
+    let mut expected = 1; // the faults test
+    for (v, g) in &clusters {
+        let module = sidecar_conformance_suites::cluster_module(*v, *g);
+        if let GateEffect::ClusterRefused { .. } = gate::effect(*v, *g) {
+            assert!(names.contains(format!("{module}::cluster_refused").as_str()));
+            expected += 1;
+            continue;
+        }
+        assert!(names.contains(format!("{module}::gate_probe").as_str()));
+        for b in behaviour::catalogue() {
+            let name = format!("{module}::{}", b.id.replace('-', "_"));
+            assert!(names.contains(name.as_str()), "no e2e test {name}");
+        }
+        expected += behaviour::catalogue().len() + 1;
     }
+    assert_eq!(cases.len(), expected);
+    assert!(cases.iter().all(|(n, _)| n.starts_with("e2e::")));
+    assert!(matches!(
+        cases
+            .iter()
+            .find(|(n, _)| n == "e2e::faults::every_fault_of_the_cluster_is_an_error_naming_it"),
+        Some((_, E2eCase::Faults))
+    ));
+}
+
+#[test]
+fn the_clusters_are_listed_once_in_clusters_txt() {
+    // Every place that needs the cluster matrix reads clusters.txt; none lists its own.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let read = |p: &str| std::fs::read_to_string(root.join(p)).unwrap();
+    for (path, reads) in [
+        (".config/nextest.toml", "--clusters-file clusters.txt"),
+        ("conformance", "clusters.txt"),
+        ("Justfile", "clusters.txt"),
+        (".github/workflows/conformance.yml", "clusters.txt"),
+    ] {
+        let text = read(path);
+        assert!(text.contains(reads), "{path} does not read clusters.txt");
+        assert!(
+            !text.contains("--cluster 1.") && !text.contains("kubernetes: 1."),
+            "{path} lists clusters of its own: read them from clusters.txt"
+        );
+    }
+    let workflow = read(".github/workflows/conformance.yml");
+    assert!(workflow.contains("fromJSON(needs.clusters.outputs.include)"));
 }
 
 /// The pod-level events of a recorded pod.

@@ -34,8 +34,7 @@ const LEASE_VISIBLE: Duration = Duration::from_secs(20);
 /// A behaviour whose pods run for about 35 s: long enough to be interrupted.
 const BEHAVIOUR: &str = "job-completes";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Result<()> {
+pub async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Result<()> {
     // The keeper has built the images; this test brings up a cluster of its own.
     let file = ClustersFile::from_env()?;
     let version: KubeVersion = "1.37.2".parse()?;
