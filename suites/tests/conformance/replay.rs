@@ -332,6 +332,22 @@ fn a_play_spoiled_by_the_runtime_is_set_aside_only_when_it_did_not_pass() {
 }
 
 #[test]
+fn the_readme_lists_every_behaviour_of_the_catalogue_once_and_no_other() {
+    // The README's behaviour table is written by hand: this keeps it the catalogue's.
+    let readme = include_str!("../../../README.md");
+    let rows: Vec<&str> = readme
+        .lines()
+        .filter(|l| l.starts_with("| `"))
+        .filter_map(|l| l.split('`').nth(1))
+        .collect();
+    let ids: Vec<&str> = behaviour::catalogue().iter().map(|b| b.id).collect();
+    assert_eq!(
+        rows, ids,
+        "README's behaviour table against the catalogue, in order"
+    );
+}
+
+#[test]
 fn the_e2e_tests_are_the_catalogue_times_the_clusters() {
     // One test per behaviour and a gate probe on each cluster that comes up; one
     // `cluster_refused` on each the gate table refuses; names unique.
