@@ -1238,3 +1238,50 @@ fn effective_requests_holds_and_names_the_pages_wrong_rule_as_a_page_finding() {
     assert_eq!(j.outcome, Outcome::SidecarIgnored, "{:#?}", j.evidence);
     assert!(j.page_findings.is_empty(), "{:#?}", j.page_findings);
 }
+
+// deployment-available: the Deployment's status as `kubectl describe deploy/myapp` shows
+// it on the page.
+
+#[test]
+fn deployment_available_is_violated_when_a_replica_is_unavailable() {
+    let mut obs = raw(GATE_ON, "deployment-available");
+    let deploy = obs["objects"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|o| o["kind"] == "Deployment")
+        .unwrap();
+    deploy["status"]["availableReplicas"] = json!(1);
+    deploy["status"]["unavailableReplicas"] = json!(1);
+    assert_violated(&judge(&from(obs)), "1 available | 1 unavailable");
+}
+
+#[test]
+fn deployment_available_is_violated_when_the_deployment_is_not_available() {
+    let mut obs = raw(GATE_ON, "deployment-available");
+    let deploy = obs["objects"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .find(|o| o["kind"] == "Deployment")
+        .unwrap();
+    for c in deploy["status"]["conditions"].as_array_mut().unwrap() {
+        if c["type"] == "Available" {
+            c["status"] = json!("False");
+            c["reason"] = json!("MinimumReplicasUnavailable");
+        }
+    }
+    assert_violated(
+        &judge(&from(obs)),
+        "condition Available False MinimumReplicasUnavailable",
+    );
+    // Without the Deployment at all there is nothing to judge it on.
+    let mut obs = raw(GATE_ON, "deployment-available");
+    obs["objects"] = json!([]);
+    assert_violated(&judge(&from(obs)), "no Deployment myapp");
+}
+
+#[test]
+fn deployment_available_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
+    gate_off_without_runs_is_not_sidecar_ignored("deployment-available", &["logshipper"]);
+}

@@ -11,6 +11,7 @@
 //! ([`sidecar_conformance_model::gate::effect`]) via [`expected_outcome`]; the runner
 //! compares the two.
 
+mod available;
 mod backoff;
 mod job;
 pub use job::fix_api_version_only;
@@ -217,6 +218,28 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: ready::judge,
+    },
+    Behaviour {
+        id: "deployment-available",
+        title: "The Deployment example is Available with 2 of 2 replicas, as `kubectl describe deploy/myapp` shows on the page",
+        section: "Example application",
+        claims: &[
+            "Replicas:               2 desired | 2 updated | 2 total | 2 available | 0 unavailable",
+            "Available      True    MinimumReplicasAvailable",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::DEPLOYMENT]),
+                Step::Settle {
+                    settled: ready::settled,
+                    window: Duration::from_secs(120),
+                    what: SETTLED,
+                },
+                Step::FetchObjects,
+            ],
+        },
+        judge: available::judge,
     },
     Behaviour {
         id: "job-completes",
