@@ -64,7 +64,8 @@ pub fn render(report: &Report) -> String {
                                     (None, n) => { " (played " (n + 1) " times)" }
                                 }
                             }
-                            td { (r.page_status().word()) }
+                            // The page's own question, apart from the verdict's colour.
+                            td class=(format!("page-{}", serde_plain(r.page_status()))) { (r.page_status().word()) }
                             td { (format!("{:.1} s", r.duration_ms as f64 / 1000.0)) }
                         }
                     }
@@ -137,10 +138,18 @@ fn details(i: usize, r: &CheckResult) -> Markup {
     }
 }
 
+/// `confirmed`, `wrong` or `not-shown`, as report.json spells a page status.
+fn serde_plain(s: crate::report::PageStatus) -> String {
+    serde_json::to_value(s)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 const STYLE: &str = "body{font-family:sans-serif;max-width:70em;margin:1em auto;padding:0 1em}\
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}\
 tr.fail td,details.fail>summary,.fail{color:#a00}tr.error td,details.error>summary,.error{color:#a60}\
-.pass{color:#070}li.not{color:#a00;font-weight:bold}blockquote{border-left:3px solid #ccc;margin:.3em 0;padding-left:.6em;color:#444}\
+.pass{color:#070}td.page-wrong,li.page{color:#707;font-weight:bold}li.not{color:#a00;font-weight:bold}blockquote{border-left:3px solid #ccc;margin:.3em 0;padding-left:.6em;color:#444}\
 details{margin:.3em 0}summary{cursor:pointer}";
 
 fn class(v: Verdict) -> &'static str {
