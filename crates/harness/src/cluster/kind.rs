@@ -154,14 +154,20 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
         }
     }
 
+    // The behaviours play at once, and the page's `alpine:latest` is pulled for every
+    // container start (`:latest` means `imagePullPolicy: Always`): more than the
+    // kubelet's default pull rate (5 a second, bursts of 10), which then fails pulls
+    // with "pull QPS exceeded", a throttle no sidecar behaviour is about. No limit.
+    let mut kubelet = String::from(
+        "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nregistryPullQPS: 0\n",
+    );
     // kubelet 1.35 and newer refuse to start on cgroup v1 unless told otherwise.
     if spec.host.cgroup_v1 && spec.version.minor >= 35 {
-        let patches = obj.entry("kubeadmConfigPatches").or_insert_with(|| json!([]));
-        if let Some(patches) = patches.as_array_mut() {
-            patches.push(Value::String(
-                "kind: KubeletConfiguration\napiVersion: kubelet.config.k8s.io/v1beta1\nfailCgroupV1: false\n".into(),
-            ));
-        }
+        kubelet.push_str("failCgroupV1: false\n");
+    }
+    let patches = obj.entry("kubeadmConfigPatches").or_insert_with(|| json!([]));
+    if let Some(patches) = patches.as_array_mut() {
+        patches.push(Value::String(kubelet));
     }
 
     serde_saphyr::to_string(&config).map_err(|e| ClusterError::Other(format!("rendering kind config: {e}")))
@@ -455,11 +461,22 @@ mod tests {
         let plain = render(&spec("1.37.2", GateSetting::Default, V2_HOST));
         let patches = plain["containerdConfigPatches"].as_array().unwrap();
         assert_eq!(patches.len(), 1, "only the mirror patch: {patches:?}");
-        assert!(plain.get("kubeadmConfigPatches").is_none());
+        let kubelet = |c: &Value| c["kubeadmConfigPatches"][0].as_str().unwrap().to_string();
+        assert!(!kubelet(&plain).contains("failCgroupV1"));
 
         // kubelet 1.32 defaults failCgroupV1 to false: no patch needed.
         let old = render(&spec("1.32.2", GateSetting::Default, V1_HOST));
-        assert!(old.get("kubeadmConfigPatches").is_none());
+        assert!(!kubelet(&old).contains("failCgroupV1"));
+    }
+
+    #[test]
+    fn kubelets_never_throttle_pulls() {
+        for (v, host) in [("1.32.2", V1_HOST), ("1.37.2", V2_HOST), ("1.37.2", V1_HOST)] {
+            let c = render(&spec(v, GateSetting::Default, host));
+            let patches = c["kubeadmConfigPatches"].as_array().unwrap();
+            assert_eq!(patches.len(), 1, "one KubeletConfiguration patch: {patches:?}");
+            assert!(patches[0].as_str().unwrap().contains("registryPullQPS: 0"));
+        }
     }
 
     #[test]
