@@ -26,6 +26,8 @@ pub enum Resource {
     KindCluster { kind: PathBuf, name: String },
     /// A Docker container, removed with its volumes.
     Container { name: String },
+    /// A named Docker volume (remove its containers first).
+    Volume { name: String },
 }
 
 impl Resource {
@@ -61,6 +63,21 @@ impl Resource {
                     Err(format!("docker rm -f {name}: {}", stderr.trim()))
                 }
             }
+            Resource::Volume { name } => {
+                let out = Command::new("docker")
+                    .args(["volume", "rm", "-f", name])
+                    .stdout(Stdio::null())
+                    .output()
+                    .map_err(|e| format!("docker volume rm -f {name}: {e}"))?;
+                if out.status.success() {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "docker volume rm -f {name}: {}",
+                        String::from_utf8_lossy(&out.stderr).trim()
+                    ))
+                }
+            }
         }
     }
 
@@ -68,6 +85,7 @@ impl Resource {
         match self {
             Resource::KindCluster { name, .. } => format!("kind cluster {name}"),
             Resource::Container { name } => format!("container {name}"),
+            Resource::Volume { name } => format!("volume {name}"),
         }
     }
 }

@@ -222,6 +222,12 @@ pub async fn remove_leftovers(kind: &Path, cache: &Path, progress: &Progress) {
                 .args(["rm", "-f", "-v", &name])
                 .output();
         }
+        for name in crate::registry::leftover_volumes() {
+            progress.say(format!("removing leftover registry volume {name}"));
+            let _ = std::process::Command::new("docker")
+                .args(["volume", "rm", "-f", &name])
+                .output();
+        }
     })
     .await;
 }

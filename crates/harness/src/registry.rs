@@ -9,7 +9,10 @@
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use testcontainers::core::{IntoContainerPort, WaitFor};
+use std::collections::HashMap;
+
+use testcontainers::bollard::models::{HostConfig, PortBinding};
+use testcontainers::core::{IntoContainerPort, Mount, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
@@ -31,8 +34,10 @@ pub struct LocalRegistry {
     pub endpoint: String,
     /// The images it serves in place of upstream ones.
     pub stand_ins: Vec<StandIn>,
+    // Dropped in this order: the container, then its storage.
     _container: ContainerAsync<GenericImage>,
     _guard: Owned,
+    _storage: Owned,
 }
 
 impl std::fmt::Debug for LocalRegistry {
@@ -41,44 +46,123 @@ impl std::fmt::Debug for LocalRegistry {
     }
 }
 
+/// The registry's setting that refuses every write (distribution's
+/// `storage.maintenance.readonly`).
+const READ_ONLY: (&str, &str) = ("REGISTRY_STORAGE_MAINTENANCE_READONLY", r#"{"enabled": true}"#);
+const STORAGE: &str = "/var/lib/registry";
+
 impl LocalRegistry {
-    /// Starts the registry on the kind network and pushes the stand-ins into it.
+    /// Fills a registry with the stand-ins and serves them to the kind nodes, in two
+    /// containers over one volume, so that nothing is reachable that need not be:
+    /// - loading: its port published on 127.0.0.1 only (the engine pushes over
+    ///   loopback, which it trusts without TLS); removed once the pushes are done;
+    /// - serving: read-only, on the kind network only, no port published on the host.
+    ///
+    /// Anyone else on the machine's network, or in a container on the kind network,
+    /// can then pull what the run serves but push nothing.
     pub async fn start(images: &WorkloadImages, run_id: &str) -> anyhow::Result<LocalRegistry> {
         ensure_kind_network()?;
         let name = format!("{NAME_PREFIX}{run_id}");
+        let volume = format!("{name}-storage");
         let (repo, tag) = images
             .registry_image
             .rsplit_once(':')
             .unwrap_or((&images.registry_image, "latest"));
-        // Registered before it starts: Ctrl-C while it starts must remove it too.
-        let guard = Owned::new(Resource::Container { name: name.clone() });
-        let container = GenericImage::new(repo, tag)
-            .with_exposed_port(5000.tcp())
-            .with_wait_for(WaitFor::message_on_either_std("listening on"))
-            .with_network(KIND_NETWORK)
-            .with_container_name(&name)
+        // Registered before they exist: Ctrl-C while they start must remove them too.
+        let storage = Owned::new(Resource::Volume { name: volume.clone() });
+        docker(&[
+            "volume",
+            "create",
+            "--label",
+            &format!("{OWNER_LABEL}={}", std::process::id()),
+            &volume,
+        ])?;
+        let image = || {
+            GenericImage::new(repo, tag)
+                .with_exposed_port(5000.tcp())
+                .with_wait_for(WaitFor::message_on_either_std("listening on"))
+        };
+
+        let loader_name = format!("{name}-loading");
+        let loader_guard = Owned::new(Resource::Container {
+            name: loader_name.clone(),
+        });
+        let loader = image()
+            .with_container_name(&loader_name)
+            .with_mount(Mount::volume_mount(&volume, STORAGE))
             .with_label(OWNER_LABEL, std::process::id().to_string())
+            .with_host_config_modifier(publish_on_loopback)
             .with_startup_timeout(Duration::from_secs(60))
             .start()
             .await
             .map_err(|e| {
                 anyhow::anyhow!("starting the local registry from {}: {e}", images.registry_image)
             })?;
-        let port = container
+        let port = loader
             .get_host_port_ipv4(5000.tcp())
             .await
             .map_err(|e| anyhow::anyhow!("the local registry's port: {e}"))?;
         for s in &images.stand_ins {
             push(&s.local_image, &format!("127.0.0.1:{port}/{}", s.served_as))?;
         }
+        drop(loader);
+        loader_guard
+            .delete()
+            .map_err(|e| anyhow::anyhow!("removing the loading registry: {e}"))?;
+
+        let guard = Owned::new(Resource::Container { name: name.clone() });
+        let container = image()
+            .with_network(KIND_NETWORK)
+            .with_container_name(&name)
+            .with_mount(Mount::volume_mount(&volume, STORAGE))
+            .with_env_var(READ_ONLY.0, READ_ONLY.1)
+            .with_label(OWNER_LABEL, std::process::id().to_string())
+            .with_host_config_modifier(publish_nothing)
+            .with_startup_timeout(Duration::from_secs(60))
+            .start()
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!("starting the local registry from {}: {e}", images.registry_image)
+            })?;
         Ok(LocalRegistry {
             endpoint: format!("{name}:5000"),
             name,
             stand_ins: images.stand_ins.clone(),
             _container: container,
             _guard: guard,
+            _storage: storage,
         })
     }
+}
+
+/// Publishes the registry's port on 127.0.0.1 only (testcontainers binds every
+/// address, IPv4 and IPv6).
+pub fn publish_on_loopback(host: &mut HostConfig) {
+    host.publish_all_ports = Some(false);
+    host.port_bindings = Some(HashMap::from([(
+        "5000/tcp".to_string(),
+        Some(vec![PortBinding {
+            host_ip: Some("127.0.0.1".into()),
+            host_port: Some(String::new()),
+        }]),
+    )]));
+}
+
+/// Publishes no port at all: the container is reached on its Docker network.
+fn publish_nothing(host: &mut HostConfig) {
+    host.publish_all_ports = Some(false);
+    host.port_bindings = Some(HashMap::new());
+}
+
+fn docker(args: &[&str]) -> anyhow::Result<String> {
+    let out = Command::new("docker").args(args).stdin(Stdio::null()).output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "docker {} failed: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Pushes a local image to `target` (a reference on the registry's host port).
@@ -135,15 +219,22 @@ pub fn ensure_kind_network() -> anyhow::Result<()> {
 
 /// Registry containers of harness runs whose process is gone.
 pub fn leftover_registries() -> Vec<String> {
+    orphans(&["ps", "-a"], "{{.Names}}")
+}
+
+/// Registry volumes of harness runs whose process is gone (remove their containers
+/// first).
+pub fn leftover_volumes() -> Vec<String> {
+    orphans(&["volume", "ls"], "{{.Name}}")
+}
+
+/// Names of the containers or volumes (`list`) labelled with [`OWNER_LABEL`] whose
+/// owner process is gone.
+fn orphans(list: &[&str], name: &str) -> Vec<String> {
     let out = Command::new("docker")
-        .args([
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label={OWNER_LABEL}"),
-            "--format",
-        ])
-        .arg(format!("{{{{.Names}}}} {{{{.Label \"{OWNER_LABEL}\"}}}}"))
+        .args(list)
+        .args(["--filter", &format!("label={OWNER_LABEL}"), "--format"])
+        .arg(format!("{name} {{{{.Label \"{OWNER_LABEL}\"}}}}"))
         .output();
     let Ok(out) = out else { return vec![] };
     String::from_utf8_lossy(&out.stdout)
