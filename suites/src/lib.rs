@@ -208,6 +208,10 @@ pub enum E2eCase {
     Refused { version: String, gate: GateSetting },
     /// The faults test (`suites/tests/e2e/faults.rs`), on a cluster of its own.
     Faults,
+    /// The published path as a user without root (`suites/tests/e2e/published.rs`).
+    Published,
+    /// The run's registry: kind network only, read-only (`suites/tests/e2e/registry.rs`).
+    Registry,
 }
 
 /// The e2e tests, named as nextest shows them: the catalogue on each cluster of
@@ -245,6 +249,14 @@ pub fn e2e_cases() -> anyhow::Result<Vec<(String, E2eCase)>> {
     cases.push((
         "e2e::faults::every_fault_of_the_cluster_is_an_error_naming_it".to_string(),
         E2eCase::Faults,
+    ));
+    cases.push((
+        "e2e::published::a_user_without_root_runs_the_published_path_through_a_registry_mirror".to_string(),
+        E2eCase::Published,
+    ));
+    cases.push((
+        "e2e::registry::the_run_serves_on_the_kind_network_only_and_refuses_pushes".to_string(),
+        E2eCase::Registry,
     ));
     Ok(cases)
 }

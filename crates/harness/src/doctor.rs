@@ -87,18 +87,34 @@ pub fn examine(cache: &Path) -> Vec<Finding> {
         "disk",
         format!("{free:.1} GiB free for {}", cache.display()),
     ));
-    for v in [DEFAULT_VERSION, GATE_SWITCHABLE_VERSION] {
-        let tag = format!("sidecar-conformance/node:{}", v.tag());
-        let cached = step::image_key(&tag).is_some();
-        out.push(finding(
-            true,
-            &format!("node image {v}"),
-            if cached {
-                format!("{tag} cached")
-            } else {
-                "not built yet".into()
-            },
-        ));
+    // Per version, the route its node image takes: kind's published ones and the two
+    // built here by default.
+    match supply::published::published_images() {
+        Err(e) => out.push(finding(false, "published node images", e.to_string())),
+        Ok(published) => {
+            let mut versions: Vec<_> = published.iter().map(|p| p.version).collect();
+            versions.extend([DEFAULT_VERSION, GATE_SWITCHABLE_VERSION]);
+            let supply = supply::Supply::new(cache.to_path_buf(), crate::progress::Progress::new(true));
+            for v in versions {
+                let tag = format!("sidecar-conformance/node:{}", v.tag());
+                let detail = if step::image_key(&tag).is_some() {
+                    format!("{tag} built here before (cached)")
+                } else {
+                    match supply.as_ref().map(|s| s.plan(v, &published).route) {
+                        Ok(supply::Route::Present { reference }) => format!("{reference} present"),
+                        Ok(supply::Route::Pull { reference }) => format!("will pull {reference}"),
+                        Ok(supply::Route::Build { reason }) if supply::is_root() => {
+                            format!("will be built here: {reason}")
+                        }
+                        Ok(supply::Route::Build { reason }) => {
+                            format!("needs a build, which needs root: {reason}")
+                        }
+                        Err(e) => e.to_string(),
+                    }
+                };
+                out.push(finding(true, &format!("node image {v}"), detail));
+            }
+        }
     }
     for name in kind::leftovers(cache) {
         out.push(finding(

@@ -33,6 +33,20 @@ pub enum SupplyError {
     },
     #[error("{path}: {source}")]
     Io { path: PathBuf, source: std::io::Error },
+    #[error("{name}: {detail}")]
+    BadSetting { name: &'static str, detail: String },
+    /// A build from source was needed and the user is not root: said before anything
+    /// is built, with the versions that need no build.
+    #[error(
+        "the node image for Kubernetes {version} must be built from source ({reason}), which needs root (debootstrap, apt-get); run as root, or choose a version kind publishes, pulled by digest where a registry answers: {published}"
+    )]
+    NeedsRoot {
+        version: String,
+        reason: String,
+        published: String,
+    },
+    #[error("pulling {reference} failed although the registry answered for it: {detail}")]
+    PullFailed { reference: String, detail: String },
 }
 
 impl SupplyError {

@@ -30,11 +30,17 @@ struct Cli {
 enum Cmd {
     /// Check the page's behaviours on kind clusters (built here) or a given cluster.
     Run(RunArgs),
-    /// Build (or find in the cache) the images kind clusters of these versions need.
+    /// Pull or build (or find in the cache) the images kind clusters of these versions
+    /// need.
     Supply {
         /// Kubernetes versions (1.MINOR.PATCH).
         #[arg(long = "kubernetes", short = 'k', default_values_t = [DEFAULT_VERSION], value_parser = parse_version)]
         versions: Vec<KubeVersion>,
+        /// Only say, per version, whether its node image is published (present or
+        /// pulled by digest) or built here, and why; one line each:
+        /// VERSION<TAB>published|build<TAB>REFERENCE|-<TAB>REASON.
+        #[arg(long)]
+        plan: bool,
     },
     /// Report what is present on this machine and what is missing.
     Doctor,
@@ -235,7 +241,30 @@ fn main() -> ExitCode {
 async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::Run(args) => run(args, progress).await,
-        Cmd::Supply { versions } => {
+        Cmd::Supply { versions, plan: true } => {
+            let supply = Supply::new(supply::default_cache_dir(), progress.clone())?;
+            let lines = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+                let published = supply::published::published_images()?;
+                if !supply::docker_answers() {
+                    progress.say(
+                        "no Docker engine answers: a published image counts as neither present nor pullable",
+                    );
+                }
+                Ok(versions
+                    .iter()
+                    .map(|v| supply.plan(*v, &published).line())
+                    .collect())
+            })
+            .await??;
+            for line in lines {
+                println!("{line}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Cmd::Supply {
+            versions,
+            plan: false,
+        } => {
             // Ctrl-C stops the running build script and its process group.
             cleanup::delete_all_on_signal();
             let supply = Supply::new(supply::default_cache_dir(), progress.clone())?;
@@ -400,6 +429,34 @@ fn run_options(
     })
 }
 
+/// `run`'s version when none is given: the newest one kind publishes where a registry
+/// answers (or its image is here), else the newest one built here.
+fn default_version(progress: &Progress) -> anyhow::Result<KubeVersion> {
+    let published = supply::published::published_images()?;
+    if supply::docker_answers() {
+        let supply = Supply::new(supply::default_cache_dir(), progress.clone())?;
+        let first = published.first().map(|p| supply.plan(p.version, &published));
+        match first {
+            Some(plan) if plan.is_published() => {
+                progress.say(format!(
+                    "no --cluster given: Kubernetes {}, the newest version kind {} publishes",
+                    plan.version,
+                    sidecar_conformance::version::KIND_VERSION
+                ));
+                return Ok(plan.version);
+            }
+            Some(supply::Plan {
+                route: supply::Route::Build { reason },
+                ..
+            }) => progress.say(format!(
+                "no --cluster given: Kubernetes {DEFAULT_VERSION}, built here ({reason})"
+            )),
+            _ => {}
+        }
+    }
+    Ok(DEFAULT_VERSION)
+}
+
 fn kind_requests(spec: &ClusterArgs) -> Vec<ClusterRequest> {
     if spec.clusters.is_empty() {
         return vec![ClusterRequest::Kind {
@@ -435,6 +492,17 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
             path: std::path::absolute(path)?,
             gate: args.gate,
         }],
+        None if args.spec.clusters.is_empty() => {
+            let version = tokio::task::spawn_blocking({
+                let progress = progress.clone();
+                move || default_version(&progress)
+            })
+            .await??;
+            vec![ClusterRequest::Kind {
+                version,
+                gate: GateSetting::Default,
+            }]
+        }
         None => kind_requests(&args.spec),
     };
     let mut opts = run_options(&args.spec, requests, behaviours)?;

@@ -358,7 +358,7 @@ fn the_e2e_tests_are_the_catalogue_times_the_clusters() {
     assert_eq!(names.len(), cases.len(), "duplicate e2e test names");
     let clusters = sidecar_conformance_suites::clusters().unwrap();
     assert!(!clusters.is_empty());
-    let mut expected = 1; // the faults test
+    let mut expected = 3; // the faults, published-path and registry tests
     for (v, g) in &clusters {
         let module = sidecar_conformance_suites::cluster_module(*v, *g);
         if let GateEffect::ClusterRefused { .. } = gate::effect(*v, *g) {
@@ -381,6 +381,18 @@ fn the_e2e_tests_are_the_catalogue_times_the_clusters() {
             .find(|(n, _)| n == "e2e::faults::every_fault_of_the_cluster_is_an_error_naming_it"),
         Some((_, E2eCase::Faults))
     ));
+    for (name, case) in [
+        (
+            "e2e::published::a_user_without_root_runs_the_published_path_through_a_registry_mirror",
+            E2eCase::Published,
+        ),
+        (
+            "e2e::registry::the_run_serves_on_the_kind_network_only_and_refuses_pushes",
+            E2eCase::Registry,
+        ),
+    ] {
+        assert!(cases.iter().any(|(n, c)| n == name && *c == case), "no e2e test {name}");
+    }
 }
 
 #[test]

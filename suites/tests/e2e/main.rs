@@ -21,6 +21,10 @@ use sidecar_conformance_suites::{
 
 // Faults injected into a cluster of its own while a behaviour plays.
 mod faults;
+// The published node image through a registry mirror, as a user without root.
+mod published;
+// The run's registry: reachable where it must be, writable by nobody.
+mod registry;
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
@@ -55,6 +59,9 @@ fn run(case: E2eCase) -> Result<(), Failed> {
         E2eCase::Probe { version, gate } => runtime.block_on(probe_on_cluster(&version, gate)),
         E2eCase::Refused { version, gate } => refused_on_cluster(&version, gate),
         E2eCase::Faults => runtime.block_on(faults::every_fault_of_the_cluster_is_an_error_naming_it()),
+        E2eCase::Registry => registry::the_run_serves_on_the_kind_network_only_and_refuses_pushes(),
+        E2eCase::Published => runtime
+            .block_on(published::a_user_without_root_runs_the_published_path_through_a_registry_mirror()),
     };
     result.map_err(|e| Failed::from(format!("{e:?}")))
 }

@@ -6,9 +6,11 @@
 //! Every piece is a [`step::Step`]: a script of `crates/harness/supply/` whose output is
 //! cached under [`Supply::cache`] and keyed by its inputs, so a second run rebuilds
 //! nothing and says so, and an interrupted run resumes or restarts cleanly.
-//! Where a registry answers and the pinned kind release names a digest for the
-//! requested version, the official node image is pulled instead of built.
+//! Where a registry answers and the pinned kind release publishes an image of the
+//! requested version, that image is pulled by digest instead of built
+//! ([`published`]).
 
+pub mod published;
 pub mod scripts;
 pub mod step;
 
@@ -21,6 +23,7 @@ use serde::Serialize;
 use crate::error::SupplyError;
 use crate::progress::Progress;
 use crate::version::{KIND_VERSION, KubeVersion};
+pub use published::{Plan, Route};
 use step::{LABEL_ARG, Output, Step, StepOutcome, StepRunner};
 
 /// Versions of what goes into a node image, as kind v0.33.0's base image pins them
@@ -32,13 +35,6 @@ pub const CRICTL_VERSION: &str = "v1.37.0";
 pub const CNI_PLUGINS_VERSION: &str = "v1.9.1";
 /// The registry (distribution, the code of `registry:2`) the harness serves images from.
 pub const DISTRIBUTION_VERSION: &str = "v3.1.2";
-
-/// The node images kind v0.33.0 names with their digests (`pkg/apis/config/defaults`):
-/// pulled where a registry answers.
-const PINNED_NODE_IMAGES: &[(&str, &str)] = &[(
-    "1.37.0",
-    "kindest/node:v1.37.0@sha256:a1ed56cfb0e7b93589bdf97c8cd566405a265939e3620fc4f5de89adff580ae5",
-)];
 
 /// Packages the builds need on a Debian host.
 const HOST_PACKAGES: &[&str] = &[
@@ -130,25 +126,43 @@ impl Supply {
     /// Refuses, before anything is installed or built, versions the Go module proxy does
     /// not list (a typo, or a release that does not exist).
     pub fn check_versions(&self, versions: &[KubeVersion]) -> Result<(), SupplyError> {
-        // Before anything is installed: a build that cannot fit must not start.
-        let all_cached = versions
-            .iter()
-            .all(|v| step::image_key(&format!("sidecar-conformance/node:{}", v.tag())).is_some());
-        if !all_cached {
-            self.check_disk_space()?;
+        let published = published::published_images()?;
+        // Without an engine nothing is present or pulled yet: a version kind publishes
+        // is then taken as published here and planned again once the engine answers.
+        let engine_answers = docker_answers();
+        let mut to_build = Vec::new();
+        for v in versions {
+            if step::image_key(&built_tag(*v)).is_some() {
+                continue;
+            }
+            match self.plan(*v, &published).route {
+                Route::Build { reason } if engine_answers || !published.iter().any(|p| p.version == *v) => {
+                    to_build.push((*v, reason))
+                }
+                _ => {}
+            }
         }
-        let needs_build: Vec<&KubeVersion> = versions
-            .iter()
-            .filter(|v| !PINNED_NODE_IMAGES.iter().any(|(p, _)| *p == v.to_string()))
-            .collect();
-        if needs_build.is_empty() {
+        let Some((first, reason)) = to_build.first() else {
             return Ok(());
+        };
+        // A user without root runs anything published (or built before), and is
+        // stopped at once where a build would need root.
+        if !is_root() {
+            return Err(needs_root(*first, reason.clone(), &published));
         }
+        // Before anything is installed: a build that cannot fit must not start.
+        self.check_disk_space()?;
         let go = self.require_go()?;
-        for v in needs_build {
+        for (v, _) in &to_build {
             self.check_version_is_served(&go, *v)?;
         }
         Ok(())
+    }
+
+    /// The route `version`'s node image takes on this machine, and why.
+    pub fn plan(&self, version: KubeVersion, published: &[published::Published]) -> Plan {
+        let cgroup_v1 = crate::cluster::kind::HostFacts::detect().cgroup_v1;
+        published::route(version, published, cgroup_v1, &published::DockerEngine)
     }
 
     /// Makes a Docker engine answer: installs and starts one on Debian as root, with the
@@ -230,10 +244,48 @@ impl Supply {
     /// A node image for `version`: pulled where a registry answers and a digest is
     /// pinned, built here otherwise.
     pub fn ensure_node_image(&self, version: KubeVersion) -> Result<NodeImage, SupplyError> {
-        if let Some(pulled) = self.try_pull_pinned(version) {
-            return Ok(pulled);
+        let published = published::published_images()?;
+        let reason = match self.plan(version, &published).route {
+            Route::Present { reference } => return Ok(pulled(version, reference)),
+            Route::Pull { reference } => {
+                self.progress.say(format!("pulling {reference}"));
+                let started = std::time::Instant::now();
+                let out = Command::new("docker")
+                    .args(["pull", "-q", &reference])
+                    .stdin(Stdio::null())
+                    .output()
+                    .map_err(|e| SupplyError::io(Path::new("docker"), e))?;
+                if !out.status.success() {
+                    return Err(SupplyError::PullFailed {
+                        reference,
+                        detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    });
+                }
+                self.record_timing(&format!("pull {reference}"), started.elapsed());
+                return Ok(pulled(version, reference));
+            }
+            Route::Build { reason } => reason,
+        };
+        let tag = built_tag(version);
+        if step::image_key(&tag).is_none() {
+            if !is_root() {
+                return Err(needs_root(version, reason, &published));
+            }
+            self.progress
+                .say(format!("node image for {version} built here: {reason}"));
+        } else if !is_root() {
+            // Built before, by root: the steps' keys name root's cache, so checking them
+            // here would mean rebuilding, which needs root. Used as it is.
+            self.progress
+                .say(format!("node image for {version}: {tag}, built here before"));
+            return Ok(NodeImage {
+                version,
+                origin: ImageOrigin::BuiltHere {
+                    key: step::image_key(&tag).unwrap_or_default(),
+                },
+                image: tag,
+            });
         }
-        let tag = format!("sidecar-conformance/node:{}", version.tag());
         let go = self.require_go()?;
         self.check_version_is_served(&go, version)?;
         self.host_packages()?;
@@ -391,6 +443,16 @@ impl Supply {
 
     fn run(&self, step: &Step) -> Result<StepOutcome, SupplyError> {
         if !step.is_cached() {
+            // A user without root uses an image built before by root (whose key names
+            // root's cache directory) rather than rebuild it.
+            if let Output::Image(tag) = &step.output
+                && !is_root()
+                && step::image_key(tag).is_some()
+            {
+                self.progress
+                    .say(format!("{}: {tag}, built here before", step.name));
+                return Ok(StepOutcome::Cached);
+            }
             self.check_disk_space()?;
         }
         let outcome = self.runner.run(step)?;
@@ -488,38 +550,6 @@ impl Supply {
         }
     }
 
-    fn try_pull_pinned(&self, version: KubeVersion) -> Option<NodeImage> {
-        let (_, reference) = PINNED_NODE_IMAGES
-            .iter()
-            .find(|(v, _)| *v == version.to_string())?;
-        if command_output(
-            Path::new("docker"),
-            &["image", "inspect", "--format", "{{.Id}}", reference],
-        )
-        .is_none()
-        {
-            self.progress.say(format!("pulling {reference}"));
-            let pulled = Command::new("docker")
-                .args(["pull", "-q", reference])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|s| s.success());
-            if !pulled {
-                self.progress
-                    .say("no registry answers: building the node image here instead");
-                return None;
-            }
-        }
-        Some(NodeImage {
-            version,
-            image: reference.to_string(),
-            origin: ImageOrigin::Pulled {
-                reference: reference.to_string(),
-            },
-        })
-    }
-
     fn work_dir(&self, name: &str) -> String {
         self.cache.join("work").join(name).display().to_string()
     }
@@ -554,6 +584,19 @@ impl Supply {
         {
             let _ = writeln!(f, "{line}");
         }
+    }
+}
+
+/// The tag of a node image built here.
+fn built_tag(version: KubeVersion) -> String {
+    format!("sidecar-conformance/node:{}", version.tag())
+}
+
+fn pulled(version: KubeVersion, reference: String) -> NodeImage {
+    NodeImage {
+        version,
+        image: reference.clone(),
+        origin: ImageOrigin::Pulled { reference },
     }
 }
 
@@ -629,10 +672,23 @@ pub fn which(name: &str) -> Option<PathBuf> {
 }
 
 fn is_debian_root() -> bool {
-    Path::new("/etc/debian_version").exists() && unsafe_is_root()
+    Path::new("/etc/debian_version").exists() && is_root()
 }
 
-fn unsafe_is_root() -> bool {
+fn needs_root(version: KubeVersion, reason: String, published: &[published::Published]) -> SupplyError {
+    SupplyError::NeedsRoot {
+        version: version.to_string(),
+        reason,
+        published: published
+            .iter()
+            .map(|p| p.version.to_string())
+            .collect::<Vec<_>>()
+            .join(", "),
+    }
+}
+
+/// Whether this process runs as root.
+pub fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions and cannot fail.
     unsafe { libc::geteuid() == 0 }
 }
