@@ -52,6 +52,9 @@ pub struct ClustersFile {
     pub run_id: String,
     pub run_dir: PathBuf,
     pub stand_ins: Vec<StandIn>,
+    /// Workload images the nodes pull from their registry.
+    #[serde(default)]
+    pub upstream_images: Vec<String>,
     pub clusters: Vec<ClusterEntry>,
 }
 
@@ -230,6 +233,7 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
         run_id: opts.run_id.clone(),
         run_dir: opts.run_dir.clone(),
         stand_ins: prepared.stand_ins(),
+        upstream_images: prepared.upstream_images.clone(),
         clusters: entries,
     };
     let path = opts.run_dir.join(CLUSTERS_FILE);
@@ -275,14 +279,16 @@ fn collect_report(
         }
     }
     results.sort_by(|a: &CheckResult, b| (&a.cluster, &a.behaviour).cmp(&(&b.cluster, &b.behaviour)));
-    Ok(Report::new(
+    let mut report = Report::new(
         &opts.run_id,
         &opts.run_dir,
         started_at,
         file.stand_ins.clone(),
         file.clusters.iter().map(|c| c.report.clone()).collect(),
         results,
-    ))
+    );
+    report.upstream_images = file.upstream_images.clone();
+    Ok(report)
 }
 
 /// `<cache>/keepers/<pid>`, naming the run directory, while a keeper lives.

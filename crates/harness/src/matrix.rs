@@ -18,7 +18,7 @@ use crate::registry::LocalRegistry;
 use crate::report::journal::{Entry, Journal};
 use crate::report::{CheckResult, ClusterReport, Report};
 use crate::runner::{self, Target};
-use crate::supply::{NodeImage, StandIn, Supply};
+use crate::supply::{NodeImage, StandIn, Supply, Workload};
 use crate::version::KubeVersion;
 
 /// Reads a list of clusters, one `VERSION[:GATE]` a line (as `--cluster` takes them);
@@ -94,6 +94,8 @@ pub struct Prepared {
     pub provider: Option<KindProvider>,
     pub node_images: Vec<NodeImage>,
     pub registry: Option<LocalRegistry>,
+    /// Workload images the nodes pull from their registry (no stand-in, no registry).
+    pub upstream_images: Vec<String>,
     pub host: HostFacts,
 }
 
@@ -134,6 +136,7 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
             provider: None,
             node_images: vec![],
             registry: None,
+            upstream_images: vec![],
             host: HostFacts::detect(),
         });
     }
@@ -151,7 +154,7 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
             for v in versions {
                 images.push(supply.ensure_node_image(v)?);
             }
-            let workload = supply.ensure_workload_images()?;
+            let workload = supply.workload()?;
             progress.say(format!("images ready in {}", human(started.elapsed())));
             Ok((kind, images, workload))
         })
@@ -165,14 +168,20 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
     if host.cgroup_v1 {
         progress.say("host runs cgroup v1: kubelets from 1.35 on get failCgroupV1: false");
     }
-    progress.say("starting the local registry (testcontainers)");
-    let registry = LocalRegistry::start(&workload, &opts.run_id).await?;
-    for s in &registry.stand_ins {
-        progress.say(format!(
-            "registry {} serves {} as {} ({})",
-            registry.endpoint, s.local_image, s.upstream, s.content
-        ));
-    }
+    let (registry, upstream_images) = match workload {
+        Workload::Upstream(images) => (None, images),
+        Workload::StandIns(workload) => {
+            progress.say("starting the local registry (testcontainers)");
+            let registry = LocalRegistry::start(&workload, &opts.run_id).await?;
+            for s in &registry.stand_ins {
+                progress.say(format!(
+                    "registry {} serves {} as {} ({})",
+                    registry.endpoint, s.local_image, s.upstream, s.content
+                ));
+            }
+            (Some(registry), vec![])
+        }
+    };
     let provider = KindProvider {
         kind,
         cache: opts.cache.clone(),
@@ -182,7 +191,8 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
     Ok(Prepared {
         provider: Some(provider),
         node_images,
-        registry: Some(registry),
+        registry,
+        upstream_images,
         host,
     })
 }
@@ -491,6 +501,7 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
     let prepared = prepare(&opts, progress).await?;
     journal.append(&Entry::StandIns {
         stand_ins: prepared.stand_ins(),
+        upstream: prepared.upstream_images.clone(),
     })?;
     let results = futures::stream::iter(opts.clusters.iter())
         .map(|request| {
@@ -546,14 +557,16 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
         clusters.push(cluster);
         all_results.extend(results);
     }
-    Ok(Report::new(
+    let mut report = Report::new(
         &opts.run_id,
         &opts.run_dir,
         started_at,
         prepared.stand_ins(),
         clusters,
         all_results,
-    ))
+    );
+    report.upstream_images = prepared.upstream_images.clone();
+    Ok(report)
 }
 
 /// How long a `--kubeconfig` run waits at its end for its namespaces to be deleted

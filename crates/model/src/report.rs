@@ -242,6 +242,9 @@ pub struct Report {
     pub page: String,
     /// Images served in place of the ones the manifests name.
     pub stand_ins: Vec<StandIn>,
+    /// Images the clusters pulled as the manifests name them, from their registry.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream_images: Vec<String>,
     pub clusters: Vec<ClusterReport>,
     pub results: Vec<CheckResult>,
     pub summary: Summary,
@@ -266,6 +269,7 @@ impl Report {
             finished_at: jiff::Timestamp::now(),
             page: crate::doc::PAGE_PATH.into(),
             stand_ins,
+            upstream_images: vec![],
             clusters,
             results,
             summary: Summary::default(),
@@ -376,6 +380,11 @@ impl Report {
             out.push_str(&format!(
                 "note: {} was served by a stand-in: {} ({})\n",
                 s.upstream, s.local_image, s.content
+            ));
+        }
+        for image in &self.upstream_images {
+            out.push_str(&format!(
+                "note: {image} was pulled from its registry (no stand-in)\n"
             ));
         }
         out

@@ -391,7 +391,10 @@ fn the_e2e_tests_are_the_catalogue_times_the_clusters() {
             E2eCase::Registry,
         ),
     ] {
-        assert!(cases.iter().any(|(n, c)| n == name && *c == case), "no e2e test {name}");
+        assert!(
+            cases.iter().any(|(n, c)| n == name && *c == case),
+            "no e2e test {name}"
+        );
     }
 }
 

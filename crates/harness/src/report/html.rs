@@ -91,6 +91,14 @@ pub fn render(report: &Report) -> String {
                         }
                     }
                 }
+                @if !report.upstream_images.is_empty() {
+                    h2 { "Images pulled from their registries" }
+                    ul {
+                        @for image in &report.upstream_images {
+                            li { code { (image) } ", as the manifests name it (no stand-in)" }
+                        }
+                    }
+                }
             }
         }
     };

@@ -30,8 +30,12 @@ pub enum Entry {
         #[serde(default)]
         clusters: Vec<String>,
     },
-    /// Images served in place of upstream ones.
-    StandIns { stand_ins: Vec<StandIn> },
+    /// Images served in place of upstream ones, and those pulled as named.
+    StandIns {
+        stand_ins: Vec<StandIn>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        upstream: Vec<String>,
+    },
     /// A cluster was brought up (or could not be).
     Cluster { cluster: Box<ClusterReport> },
     /// A result was reached.
@@ -103,6 +107,7 @@ pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
     let mut started_at = None;
     let mut planned: (Vec<String>, Vec<String>) = (vec![], vec![]);
     let mut stand_ins = Vec::new();
+    let mut upstream = Vec::new();
     let mut clusters: Vec<ClusterReport> = Vec::new();
     let mut results: Vec<CheckResult> = Vec::new();
     for e in entries {
@@ -117,7 +122,10 @@ pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
                 started_at = Some(at);
                 planned = (behaviours, clusters);
             }
-            Entry::StandIns { stand_ins: s } => stand_ins = s,
+            Entry::StandIns {
+                stand_ins: s,
+                upstream: u,
+            } => (stand_ins, upstream) = (s, u),
             Entry::Cluster { cluster } => {
                 clusters.retain(|c| c.name != cluster.name);
                 clusters.push(*cluster);
@@ -137,6 +145,7 @@ pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
         clusters,
         results,
     );
+    report.upstream_images = upstream;
     // The run did not finish: its end is the last thing the journal saw.
     if let Ok(meta) = std::fs::metadata(run_dir.join(JOURNAL_FILE))
         && let Ok(modified) = meta.modified()

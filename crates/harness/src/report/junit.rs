@@ -58,6 +58,9 @@ pub fn render(report: &Report) -> String {
                 format!("{} served by {} ({})", s.upstream, s.local_image, s.content),
             ));
         }
+        for image in &report.upstream_images {
+            props.push(("upstream_image", image.clone()));
+        }
         suite.add_properties(props.into_iter().map(|(name, value)| Property::new(name, value)));
         suite.add_test_cases(results.into_iter().map(|r| testcase(r, &version, &gate)));
         doc.add_test_suite(suite);

@@ -133,6 +133,13 @@ pub fn render(report: &Report) -> String {
         }
         out.push('\n');
     }
+    if !report.upstream_images.is_empty() {
+        out.push_str("## Images pulled from their registries\n\n");
+        for image in &report.upstream_images {
+            let _ = writeln!(out, "- `{image}`, as the manifests name it (no stand-in)");
+        }
+        out.push('\n');
+    }
     out
 }
 

@@ -72,6 +72,19 @@ pub struct NodeImage {
 /// report model).
 pub use sidecar_conformance_model::report::StandIn;
 
+/// The image the page's manifests name, as the clusters pull it without a stand-in.
+pub const WORKLOAD_UPSTREAM: &str = "docker.io/library/alpine:latest";
+
+/// Where the clusters get the workload images from.
+#[derive(Debug, Clone)]
+pub enum Workload {
+    /// Docker Hub answers: the nodes pull the images as the manifests name them; no
+    /// local registry, nothing built.
+    Upstream(Vec<String>),
+    /// Stand-ins, served by the run's local registry.
+    StandIns(WorkloadImages),
+}
+
 /// The images the local registry needs.
 #[derive(Debug, Clone, Serialize)]
 pub struct WorkloadImages {
@@ -403,6 +416,29 @@ impl Supply {
         })
     }
 
+    /// The workload images' source: Docker Hub itself where the engine reaches it
+    /// directly (no registry mirror, through which the nodes could not follow), else
+    /// stand-ins built here.
+    pub fn workload(&self) -> Result<Workload, SupplyError> {
+        let mirrors = command_output(
+            Path::new("docker"),
+            &["info", "--format", "{{json .RegistryConfig.Mirrors}}"],
+        )
+        .unwrap_or_default();
+        match published::upstream_route(WORKLOAD_UPSTREAM, mirrors.trim(), &published::DockerEngine) {
+            Ok(()) => {
+                self.progress.say(format!(
+                    "workload images: {WORKLOAD_UPSTREAM} from Docker Hub, which answers"
+                ));
+                Ok(Workload::Upstream(vec![WORKLOAD_UPSTREAM.to_string()]))
+            }
+            Err(why) => {
+                self.progress.say(format!("workload images: stand-ins ({why})"));
+                self.ensure_workload_images().map(Workload::StandIns)
+            }
+        }
+    }
+
     /// The local registry's image and the stand-ins it serves.
     pub fn ensure_workload_images(&self) -> Result<WorkloadImages, SupplyError> {
         self.require_go()?;
@@ -433,7 +469,7 @@ impl Supply {
         Ok(WorkloadImages {
             registry_image,
             stand_ins: vec![StandIn {
-                upstream: "docker.io/library/alpine:latest".into(),
+                upstream: WORKLOAD_UPSTREAM.into(),
                 served_as: "library/alpine:latest".into(),
                 local_image: alpine,
                 content,

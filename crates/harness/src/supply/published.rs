@@ -241,6 +241,20 @@ impl Engine for DockerEngine {
     }
 }
 
+/// `Ok` when the nodes can pull `image` from its registry themselves: the engine
+/// reaches it, and not through a registry mirror (`mirrors`, the engine's list as JSON),
+/// which the nodes' containerd would not use.
+pub fn upstream_route(image: &str, mirrors: &str, engine: &dyn Engine) -> Result<(), String> {
+    if !matches!(mirrors, "" | "[]" | "null") {
+        return Err(format!(
+            "the Docker engine reaches registries through mirrors {mirrors}"
+        ));
+    }
+    engine
+        .resolves(image)
+        .map_err(|e| format!("no registry answers for {image}: {e}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +378,29 @@ mod tests {
             route(v("1.37.0"), &over, true, &answers).route,
             Route::Pull { .. }
         ));
+    }
+
+    #[test]
+    fn workload_images_come_from_their_registry_only_when_it_answers_directly() {
+        let image = "docker.io/library/alpine:latest";
+        let answers = Fake {
+            has: false,
+            answers: true,
+        };
+        assert!(upstream_route(image, "[]", &answers).is_ok());
+        assert!(upstream_route(image, "null", &answers).is_ok());
+        let e = upstream_route(image, r#"["http://127.0.0.1:5555/"]"#, &answers).unwrap_err();
+        assert!(e.contains("mirrors"), "{e}");
+        let e = upstream_route(
+            image,
+            "[]",
+            &Fake {
+                has: false,
+                answers: false,
+            },
+        )
+        .unwrap_err();
+        assert!(e.contains("no registry answers") && e.contains(image), "{e}");
     }
 
     #[test]
