@@ -3,4 +3,5 @@
 //! `.config/nextest.toml` for how they are run. The command line's own tests are in
 //! `crates/harness/tests/cli.rs`, next to the binary.
 
+mod nextest_profiles;
 mod replay;
