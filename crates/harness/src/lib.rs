@@ -53,3 +53,4 @@ pub mod registry;
 pub mod report;
 pub mod runner;
 pub mod supply;
+pub mod testing;

@@ -161,6 +161,12 @@ enum ClustersCmd {
     },
     /// List the harness's kind clusters on this Docker host.
     List,
+    /// The clusters of a list file as a CI matrix (JSON) for machines that reach Docker
+    /// Hub: each cell on kind's published image of its version or minor, else built.
+    Matrix {
+        #[arg(long, default_value = "clusters.txt")]
+        clusters_file: PathBuf,
+    },
     /// Delete the harness's leftover clusters and registries (`--all`: also kept ones).
     Prune {
         #[arg(long)]
@@ -280,13 +286,20 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
                         image.image, image.origin
                     ));
                 }
-                let w = supply.ensure_workload_images()?;
-                progress.say(format!("registry image: {}", w.registry_image));
-                for s in w.stand_ins {
-                    progress.say(format!(
-                        "stand-in for {}: {} ({})",
-                        s.upstream, s.local_image, s.content
-                    ));
+                match supply.workload()? {
+                    supply::Workload::Upstream(images) => progress.say(format!(
+                        "workload images from their registry: {}",
+                        images.join(", ")
+                    )),
+                    supply::Workload::StandIns(w) => {
+                        progress.say(format!("registry image: {}", w.registry_image));
+                        for s in w.stand_ins {
+                            progress.say(format!(
+                                "stand-in for {}: {} ({})",
+                                s.upstream, s.local_image, s.content
+                            ));
+                        }
+                    }
                 }
                 Ok(())
             })
@@ -624,6 +637,17 @@ async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCo
                 &progress,
             )
             .await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        ClustersCmd::Matrix { clusters_file } => {
+            let text = std::fs::read_to_string(&clusters_file)
+                .with_context(|| format!("reading {}", clusters_file.display()))?;
+            let published = supply::published::published_images()?;
+            let cells: Vec<_> = matrix::parse_clusters_list(&text)?
+                .into_iter()
+                .map(|(v, g)| supply::published::hosted_cell(v, &g.to_string(), &published))
+                .collect();
+            println!("{}", serde_json::to_string(&cells)?);
             Ok(ExitCode::SUCCESS)
         }
         ClustersCmd::List => {

@@ -408,6 +408,7 @@ fn the_clusters_are_listed_once_in_clusters_txt() {
         ("conformance", "clusters.txt"),
         ("Justfile", "clusters.txt"),
         (".github/workflows/conformance.yml", "clusters.txt"),
+        ("ci/github/matrix.sh", "--clusters-file clusters.txt"),
     ] {
         let text = read(path);
         assert!(text.contains(reads), "{path} does not read clusters.txt");
@@ -417,7 +418,8 @@ fn the_clusters_are_listed_once_in_clusters_txt() {
         );
     }
     let workflow = read(".github/workflows/conformance.yml");
-    assert!(workflow.contains("fromJSON(needs.clusters.outputs.include)"));
+    assert!(workflow.contains("fromJSON(needs.matrix.outputs.include)"));
+    assert!(workflow.contains("ci/github/matrix.sh"));
 }
 
 /// The pod-level events of a recorded pod.

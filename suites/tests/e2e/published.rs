@@ -22,14 +22,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, bail, ensure};
 use sidecar_conformance::report::{Report, ReportFiles};
 use sidecar_conformance::supply::{self, published::NODE_IMAGES_ENV};
+use sidecar_conformance::testing::{self, USER};
 use sidecar_conformance::version::DEFAULT_VERSION;
 use sidecar_conformance::{behaviour, registry};
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
 
-/// The user the test runs the harness as, created if missing.
-const USER: &str = "sc-user";
 const DAEMON_JSON: &str = "/etc/docker/daemon.json";
 
 pub async fn a_user_without_root_runs_the_published_path_through_a_registry_mirror() -> anyhow::Result<()> {
@@ -43,7 +42,7 @@ pub async fn a_user_without_root_runs_the_published_path_through_a_registry_mirr
         supply::step::image_key(&built).is_some(),
         "{built} is missing: the e2e setup (./conformance test) builds it"
     );
-    ensure_user()?;
+    testing::ensure_user().map_err(anyhow::Error::msg)?;
     let work = tempdir_for_user("published")?;
 
     // The mirror: loopback only, as a user's local mirror would be.
@@ -226,39 +225,6 @@ fn reload_engine(done: impl Fn(&str) -> bool) -> anyhow::Result<()> {
     }
 }
 
-/// Creates [`USER`] (in group `docker`) unless it exists.
-fn ensure_user() -> anyhow::Result<()> {
-    let exists = Command::new("id")
-        .arg(USER)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?;
-    if !exists.success() {
-        let out = Command::new("useradd")
-            .args([
-                "--create-home",
-                "--groups",
-                "docker",
-                "--shell",
-                "/bin/bash",
-                USER,
-            ])
-            .output()
-            .context("useradd")?;
-        ensure!(
-            out.status.success(),
-            "useradd {USER}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-    let groups = String::from_utf8(Command::new("id").args(["-nG", USER]).output()?.stdout)?;
-    ensure!(
-        groups.split_whitespace().any(|g| g == "docker"),
-        "{USER} is not in the docker group: {groups}"
-    );
-    Ok(())
-}
-
 /// A fresh directory under /tmp owned by [`USER`].
 fn tempdir_for_user(name: &str) -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("sc-{name}-{}", std::process::id()));
@@ -297,16 +263,13 @@ fn harness_for_user(dir: &Path) -> anyhow::Result<PathBuf> {
 }
 
 fn as_user(exe: &Path, env: &[(String, String)], home: &Path, args: &[&str]) -> anyhow::Result<Output> {
-    Command::new("runuser")
-        .args(["-u", USER, "--", "env"])
-        .arg(format!("HOME={}", home.display()))
-        .args(env.iter().map(|(k, v)| format!("{k}={v}")))
-        .arg(exe)
+    testing::as_user(exe, home)
         .args(args)
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .current_dir(home)
         .stdin(Stdio::null())
         .output()
-        .with_context(|| format!("runuser -u {USER} -- {} {}", exe.display(), args.join(" ")))
+        .with_context(|| format!("{} {} as {USER}", exe.display(), args.join(" ")))
 }
 
 fn docker(args: &[&str]) -> anyhow::Result<String> {

@@ -241,6 +241,59 @@ impl Engine for DockerEngine {
     }
 }
 
+/// A cluster of the list as it runs on a machine that reaches Docker Hub (GitHub's
+/// hosted runners): on kind's image of its version; else on kind's newest image of the
+/// same minor (the gate table, and so every expectation, is per minor); else built from
+/// source. `clusters matrix` gives this for the CI workflow's matrix.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HostedCell {
+    /// The line of the list, `VERSION:GATE`.
+    pub cell: String,
+    /// The cell as a name for files and artifacts, `VERSION-GATE`.
+    pub slug: String,
+    /// The cluster to run there, `VERSION:GATE`.
+    pub cluster: String,
+    pub kubernetes: String,
+    pub gate: String,
+    /// `published` or `build`.
+    pub route: &'static str,
+    pub why: String,
+}
+
+pub fn hosted_cell(version: KubeVersion, gate: &str, published: &[Published]) -> HostedCell {
+    let cell = format!("{version}:{gate}");
+    let exact = published.iter().find(|p| p.version == version);
+    let same_minor = published.iter().find(|p| p.version.minor == version.minor);
+    let (run, route, why) = match (exact, same_minor) {
+        (Some(p), _) => (p.version, "published", p.reference.clone()),
+        (None, Some(p)) => (
+            p.version,
+            "published",
+            format!(
+                "kind {KIND_VERSION} publishes {} rather than {version}: {}",
+                p.version, p.reference
+            ),
+        ),
+        (None, None) => (
+            version,
+            "build",
+            format!(
+                "kind {KIND_VERSION} publishes no 1.{} image: built from source",
+                version.minor
+            ),
+        ),
+    };
+    HostedCell {
+        slug: cell.replace(':', "-"),
+        cell,
+        cluster: format!("{run}:{gate}"),
+        kubernetes: run.to_string(),
+        gate: gate.to_string(),
+        route,
+        why,
+    }
+}
+
 /// `Ok` when the nodes can pull `image` from its registry themselves: the engine
 /// reaches it, and not through a registry mirror (`mirrors`, the engine's list as JSON),
 /// which the nodes' containerd would not use.
@@ -401,6 +454,21 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.contains("no registry answers") && e.contains(image), "{e}");
+    }
+
+    #[test]
+    fn hosted_cells_run_on_a_published_image_of_their_minor_where_there_is_one() {
+        let table = merge(KIND_RELEASE_IMAGES, "").unwrap();
+        let c = hosted_cell(v("1.37.2"), "default", &table);
+        assert_eq!((c.cluster.as_str(), c.route), ("1.37.0:default", "published"));
+        assert!(c.why.contains("rather than 1.37.2"), "{}", c.why);
+        let c = hosted_cell(v("1.34.11"), "on", &table);
+        assert_eq!((c.cluster.as_str(), c.route), ("1.34.11:on", "published"));
+        let c = hosted_cell(v("1.32.2"), "off", &table);
+        assert_eq!(
+            (c.cluster.as_str(), c.route, c.cell.as_str()),
+            ("1.32.2:off", "build", "1.32.2:off")
+        );
     }
 
     #[test]

@@ -3,6 +3,9 @@
 
 use std::io::Write;
 
+// The GitHub workflow's scripts, as a user without root.
+mod ci_scripts;
+
 use assert_cmd::Command;
 
 fn cli() -> Command {
