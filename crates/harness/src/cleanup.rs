@@ -19,6 +19,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cluster::kind;
 
+/// A resource the harness created that could not be deleted.
+#[derive(Debug, thiserror::Error)]
+#[error("could not delete {what}: {detail}")]
+pub struct CleanupError {
+    pub what: String,
+    pub detail: String,
+}
+
 /// Something to delete.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Resource {
@@ -31,7 +39,14 @@ pub enum Resource {
 }
 
 impl Resource {
-    fn delete(&self) -> Result<(), String> {
+    fn delete(&self) -> Result<(), CleanupError> {
+        self.delete_text().map_err(|detail| CleanupError {
+            what: self.describe(),
+            detail,
+        })
+    }
+
+    fn delete_text(&self) -> Result<(), String> {
         match self {
             Resource::KindCluster { kind, name } => {
                 // kind may lose a race with a removal already under way: retry, then
@@ -121,11 +136,11 @@ impl Owned {
     }
 
     /// Deletes the resource now.
-    pub fn delete(mut self) -> Result<(), String> {
+    pub fn delete(mut self) -> Result<(), CleanupError> {
         self.delete_inner()
     }
 
-    fn delete_inner(&mut self) -> Result<(), String> {
+    fn delete_inner(&mut self) -> Result<(), CleanupError> {
         let Some(r) = self.resource.take() else {
             return Ok(());
         };
@@ -142,11 +157,8 @@ impl Drop for Owned {
             // would race with it.
             return;
         }
-        if let Some(r) = &self.resource {
-            let what = r.describe();
-            if let Err(e) = self.delete_inner() {
-                eprintln!("warning: could not delete {what}: {e}");
-            }
+        if let Err(e) = self.delete_inner() {
+            eprintln!("warning: {e}");
         }
     }
 }
@@ -158,7 +170,7 @@ pub fn delete_all() -> Vec<String> {
     for r in resources.iter().rev() {
         match r.delete() {
             Ok(()) => deleted.push(r.describe()),
-            Err(e) => eprintln!("warning: could not delete {}: {e}", r.describe()),
+            Err(e) => eprintln!("warning: {e}"),
         }
     }
     deleted

@@ -72,6 +72,8 @@ pub enum ClusterError {
     },
     #[error("cluster behind {kubeconfig} is unreachable: {detail}")]
     Unreachable { kubeconfig: PathBuf, detail: String },
+    #[error(transparent)]
+    Cleanup(#[from] crate::cleanup::CleanupError),
     #[error("{0}")]
     Other(String),
 }
@@ -104,4 +106,110 @@ pub struct WaitTimeout {
     pub what: String,
     pub after: Duration,
     pub last_seen: Option<String>,
+}
+
+/// Why a play could not be completed. Never a verdict: the result is `error`, with this
+/// as its reason.
+#[derive(Debug, thiserror::Error)]
+pub enum PlayError {
+    /// The cluster or the image supply failed under the play.
+    #[error("stopped: {0}")]
+    Stopped(crate::fault::Fault),
+    /// A request to the API server failed (`what` says which).
+    #[error("{what}: {error}")]
+    Kube { what: String, error: kube::Error },
+    /// A watch behind a wait failed.
+    #[error("{what}: {error}")]
+    Watch {
+        what: String,
+        error: kube::runtime::wait::Error,
+    },
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Wait(#[from] WaitTimeout),
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+    #[error("{0}")]
+    Json(#[from] serde_json::Error),
+}
+
+impl PlayError {
+    /// For `map_err`: a failed API request, named.
+    pub fn kube(what: impl Into<String>) -> impl FnOnce(kube::Error) -> PlayError {
+        let what = what.into();
+        move |error| PlayError::Kube { what, error }
+    }
+}
+
+/// Errors of the run's local registry.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("starting the local registry from {image}: {detail}")]
+    Start { image: String, detail: String },
+    #[error("docker {command} failed: {stderr}")]
+    Docker { command: String, stderr: String },
+    #[error("docker {command}: {error}")]
+    Spawn { command: String, error: std::io::Error },
+    #[error("removing the loading registry: {0}")]
+    Cleanup(#[from] crate::cleanup::CleanupError),
+}
+
+/// Errors of reading reports and journals.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("reading {path}: {error}")]
+    Read { path: PathBuf, error: std::io::Error },
+    #[error("{path} is not a report.json: {error}")]
+    NotAReport { path: PathBuf, error: serde_json::Error },
+    #[error("{path} has report format {found}, this tool reads up to {supported}")]
+    NewerFormat {
+        path: PathBuf,
+        found: u32,
+        supported: u32,
+    },
+    #[error(
+        "{run_dir} has no readable {file}: it is not a run directory, or the run ended before any result ({error})"
+    )]
+    NoJournal {
+        run_dir: PathBuf,
+        file: &'static str,
+        error: std::io::Error,
+    },
+}
+
+/// Errors of a run over clusters (`run`, `clusters up`, the keeper).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Supply(#[from] SupplyError),
+    #[error(transparent)]
+    Cluster(#[from] ClusterError),
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Play(#[from] PlayError),
+    #[error(transparent)]
+    Apply(#[from] ApplyError),
+    #[error(transparent)]
+    Report(#[from] ReportError),
+    /// A line of a clusters list (`clusters.txt`).
+    #[error("line {line}: {text}: {detail}")]
+    ClustersList {
+        line: usize,
+        text: String,
+        detail: String,
+    },
+    /// What was asked cannot be run (said before anything is created).
+    #[error("{0}")]
+    Refused(String),
+    /// The keeper of clusters for a test runner.
+    #[error("{0}")]
+    Keeper(String),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    #[error("a task of the run ended abnormally: {0}")]
+    Task(#[from] tokio::task::JoinError),
 }

@@ -23,6 +23,7 @@ use tokio::io::unix::AsyncFd;
 use crate::behaviour::Behaviour;
 use crate::cluster::{Cluster, CreateFailure};
 use crate::error::ClusterError;
+use crate::error::RunError;
 use crate::matrix::{self, ClusterRequest, RunOptions};
 use crate::progress::Progress;
 use crate::report::{CheckResult, ClusterReport, Report, ReportFiles};
@@ -60,14 +61,14 @@ pub struct ClustersFile {
 
 impl ClustersFile {
     /// Reads the file named by [`CLUSTERS_ENV`].
-    pub fn from_env() -> anyhow::Result<ClustersFile> {
+    pub fn from_env() -> Result<ClustersFile, RunError> {
         let path = std::env::var_os(CLUSTERS_ENV).ok_or_else(|| {
-            anyhow::anyhow!(
-                "{CLUSTERS_ENV} is not set: e2e tests get their clusters from the nextest setup script; run them with `cargo nextest run` (see README)"
-            )
+            RunError::Keeper(format!(
+                "{CLUSTERS_ENV} is not set: e2e tests get their clusters from the nextest setup script; run them with `./conformance test` or `cargo nextest run --profile e2e` (see README)"
+            ))
         })?;
         let text = std::fs::read_to_string(&path)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", PathBuf::from(&path).display()))?;
+            .map_err(|e| RunError::Keeper(format!("{}: {e}", PathBuf::from(&path).display())))?;
         Ok(serde_json::from_str(&text)?)
     }
 
@@ -129,7 +130,7 @@ pub fn up(
     run_dir: &Path,
     env_file: Option<&Path>,
     watch_pid: u32,
-) -> anyhow::Result<PathBuf> {
+) -> Result<PathBuf, RunError> {
     std::fs::create_dir_all(run_dir)?;
     let log_path = run_dir.join("keeper.log");
     let exe = std::env::current_exe()?;
@@ -168,11 +169,11 @@ pub fn up(
     }
     let Some(clusters_file) = ready else {
         let status = child.wait()?;
-        anyhow::bail!(
+        return Err(RunError::Keeper(format!(
             "the cluster keeper exited ({status}) before the clusters were up; its log {}:\n{}",
             log_path.display(),
             crate::process::tail(&log_path, 30)
-        );
+        )));
     };
     if let Some(env_file) = env_file {
         let mut f = std::fs::OpenOptions::new()
@@ -185,7 +186,7 @@ pub fn up(
 }
 
 /// `clusters serve`: the keeper itself.
-pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> anyhow::Result<()> {
+pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> Result<(), RunError> {
     // Progress goes to stdout, where `up` relays it, until the clusters are up.
     let started_at = jiff::Timestamp::now();
     std::fs::create_dir_all(&opts.run_dir)?;
@@ -219,7 +220,7 @@ pub async fn serve(opts: RunOptions, watch_pid: u32, progress: &Progress) -> any
                 kept.push(c);
             }
         }
-        anyhow::Ok((prepared, kept, entries))
+        Ok::<_, RunError>((prepared, kept, entries))
     };
     let (prepared, kept, entries) = tokio::select! {
         r = setup => r?,
@@ -267,7 +268,7 @@ fn collect_report(
     opts: &RunOptions,
     file: &ClustersFile,
     started_at: jiff::Timestamp,
-) -> anyhow::Result<Report> {
+) -> Result<Report, RunError> {
     let mut results: Vec<CheckResult> = Vec::new();
     if let Ok(dir) = std::fs::read_dir(opts.run_dir.join(RESULTS_DIR)) {
         for entry in dir.flatten() {
@@ -313,7 +314,7 @@ impl Drop for Announcement {
 /// Waits (at most `deadline`) until every live keeper has deleted its clusters and
 /// exited: test runners return before their keepers are done, and a CI job that ends
 /// then might be torn down with clusters still half-deleted.
-pub async fn wait_for_keepers(cache: &Path, deadline: Duration, progress: &Progress) -> anyhow::Result<()> {
+pub async fn wait_for_keepers(cache: &Path, deadline: Duration, progress: &Progress) -> Result<(), RunError> {
     let Ok(entries) = std::fs::read_dir(cache.join("keepers")) else {
         return Ok(());
     };
@@ -334,10 +335,10 @@ pub async fn wait_for_keepers(cache: &Path, deadline: Duration, progress: &Progr
             }
         };
         tokio::time::timeout(deadline, readable).await.map_err(|_| {
-            anyhow::anyhow!(
+            RunError::Keeper(format!(
                 "cluster keeper {pid} still running after {} s",
                 deadline.as_secs()
-            )
+            ))
         })?;
     }
     Ok(())
@@ -372,11 +373,11 @@ pub fn test_runner_pid() -> u32 {
     parent
 }
 
-fn pidfd_open(pid: u32) -> anyhow::Result<OwnedFd> {
+fn pidfd_open(pid: u32) -> Result<OwnedFd, RunError> {
     let raw = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw);
-    let pid_t = raw.ok_or_else(|| anyhow::anyhow!("pidfd_open({pid}): not a process id"))?;
+    let pid_t = raw.ok_or_else(|| RunError::Keeper(format!("pidfd_open({pid}): not a process id")))?;
     rustix::process::pidfd_open(pid_t, rustix::process::PidfdFlags::empty())
-        .map_err(|e| anyhow::anyhow!("pidfd_open({pid}): {}", std::io::Error::from(e)))
+        .map_err(|e| RunError::Keeper(format!("pidfd_open({pid}): {}", std::io::Error::from(e))))
 }
 
 /// Returns when the process behind `pidfd` has exited, or on SIGINT/SIGTERM.

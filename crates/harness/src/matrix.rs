@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use crate::behaviour::Behaviour;
 use crate::cluster::kind::{ClusterSpec, HostFacts, RegistryMirror};
 use crate::cluster::{Cluster, CreateFailure, KindProvider, Origin};
+use crate::error::RunError;
 use crate::gate::{GateSetting, effect};
 use crate::progress::{Progress, human};
 use crate::registry::LocalRegistry;
@@ -24,7 +25,7 @@ use crate::version::KubeVersion;
 /// Reads a list of clusters, one `VERSION[:GATE]` a line (as `--cluster` takes them);
 /// `#` starts a comment, blank lines are skipped. The format of the repository's
 /// `clusters.txt`, the clusters of the e2e tests.
-pub fn parse_clusters_list(text: &str) -> anyhow::Result<Vec<(KubeVersion, GateSetting)>> {
+pub fn parse_clusters_list(text: &str) -> Result<Vec<(KubeVersion, GateSetting)>, RunError> {
     let mut clusters = Vec::new();
     for (n, line) in text.lines().enumerate() {
         let line = line.split('#').next().unwrap_or_default().trim();
@@ -32,14 +33,15 @@ pub fn parse_clusters_list(text: &str) -> anyhow::Result<Vec<(KubeVersion, GateS
             continue;
         }
         let (v, g) = line.split_once(':').unwrap_or((line, "default"));
-        let version = KubeVersion::parse_supported(v.trim())
-            .map_err(|e| anyhow::anyhow!("line {}: {line}: {e}", n + 1))?;
-        let gate: GateSetting = g
-            .trim()
-            .parse()
-            .map_err(|e| anyhow::anyhow!("line {}: {line}: {e}", n + 1))?;
+        let bad = |detail: String| RunError::ClustersList {
+            line: n + 1,
+            text: line.to_string(),
+            detail,
+        };
+        let version = KubeVersion::parse_supported(v.trim()).map_err(|e| bad(e.to_string()))?;
+        let gate: GateSetting = g.trim().parse().map_err(|e: String| bad(e))?;
         if clusters.contains(&(version, gate)) {
-            anyhow::bail!("line {}: {line} is listed twice", n + 1);
+            return Err(bad("listed twice".into()));
         }
         clusters.push((version, gate));
     }
@@ -117,7 +119,7 @@ pub fn new_run_id() -> String {
 
 /// Engine, kind, node images, workload images and registry, for the kind requests.
 /// Removes leftovers of earlier runs first.
-pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<Prepared> {
+pub async fn prepare(opts: &RunOptions, progress: &Progress) -> Result<Prepared, RunError> {
     let kind_versions: Vec<KubeVersion> = {
         let mut v: Vec<KubeVersion> = opts
             .clusters
@@ -145,7 +147,7 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> anyhow::Result<P
         let supply = supply.clone();
         let versions = kind_versions.clone();
         let progress = progress.clone();
-        tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+        tokio::task::spawn_blocking(move || -> Result<_, RunError> {
             let started = Instant::now();
             supply.check_versions(&versions)?;
             supply.ensure_engine()?;
@@ -254,7 +256,7 @@ pub async fn bring_up(
     prepared: &Prepared,
     opts: &RunOptions,
     progress: &Progress,
-) -> anyhow::Result<BroughtUp> {
+) -> Result<BroughtUp, RunError> {
     match request {
         ClusterRequest::Kubeconfig { path, gate } => {
             // The expectation comes from the server's version and what the user states,
@@ -263,11 +265,11 @@ pub async fn bring_up(
             let gate = gate.unwrap_or(GateSetting::Default);
             let cluster = Cluster::from_kubeconfig(path, gate).await?;
             if let crate::gate::GateEffect::ClusterRefused { why } = effect(cluster.version, gate) {
-                anyhow::bail!(
+                return Err(RunError::Refused(format!(
                     "--gate {gate} cannot describe a running Kubernetes {} cluster ({}): {why}",
                     cluster.version,
                     path.display()
-                );
+                )));
             }
             let gate_probe = probe_gate(&cluster, progress).await;
             let report = ClusterReport {
@@ -295,12 +297,12 @@ pub async fn bring_up(
             let provider = prepared
                 .provider
                 .as_ref()
-                .ok_or_else(|| anyhow::anyhow!("no kind provider prepared"))?;
+                .ok_or_else(|| RunError::Refused("no kind provider prepared".into()))?;
             let image = prepared
                 .node_images
                 .iter()
                 .find(|i| i.version == *version)
-                .ok_or_else(|| anyhow::anyhow!("no node image prepared for {version}"))?;
+                .ok_or_else(|| RunError::Refused(format!("no node image prepared for {version}")))?;
             let name = crate::cluster::kind::cluster_name(*version, *gate, &runner::short_random());
             let mirror = prepared.registry.as_ref().map(|r| RegistryMirror {
                 endpoint: r.endpoint.clone(),
@@ -455,7 +457,7 @@ pub async fn check_cluster(
     run_dir: &Path,
     journal: &Journal,
     progress: &Progress,
-) -> anyhow::Result<Vec<CheckResult>> {
+) -> Result<Vec<CheckResult>, RunError> {
     let client = cluster.client().await?;
     let target =
         Arc::new(Target::connect(&cluster.name, cluster.version, cluster.gate, client, run_dir).await?);
@@ -488,7 +490,7 @@ fn record(journal: &Journal, result: &CheckResult, progress: &Progress) {
 
 /// A whole run: prepare, then each cluster (up to `parallel` at once) is brought up,
 /// checked and deleted.
-pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report> {
+pub async fn run(opts: RunOptions, progress: &Progress) -> Result<Report, RunError> {
     let started_at = jiff::Timestamp::now();
     std::fs::create_dir_all(&opts.run_dir)?;
     let journal = Journal::open(&opts.run_dir)?;
@@ -544,7 +546,7 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> anyhow::Result<Report
                         results
                     }
                 };
-                anyhow::Ok((up.report, results))
+                Ok::<_, RunError>((up.report, results))
             }
         })
         .buffered(opts.parallel.max(1))

@@ -17,6 +17,7 @@ use testcontainers::runners::AsyncRunner;
 use testcontainers::{ContainerAsync, GenericImage, ImageExt};
 
 use crate::cleanup::{Owned, Resource};
+use crate::error::RegistryError;
 use crate::supply::{StandIn, WorkloadImages};
 
 /// The Docker network kind puts its nodes on.
@@ -60,7 +61,7 @@ impl LocalRegistry {
     ///
     /// Anyone else on the machine's network, or in a container on the kind network,
     /// can then pull what the run serves but push nothing.
-    pub async fn start(images: &WorkloadImages, run_id: &str) -> anyhow::Result<LocalRegistry> {
+    pub async fn start(images: &WorkloadImages, run_id: &str) -> Result<LocalRegistry, RegistryError> {
         ensure_kind_network()?;
         let name = format!("{NAME_PREFIX}{run_id}");
         let volume = format!("{name}-storage");
@@ -95,20 +96,22 @@ impl LocalRegistry {
             .with_startup_timeout(Duration::from_secs(60))
             .start()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("starting the local registry from {}: {e}", images.registry_image)
+            .map_err(|e| RegistryError::Start {
+                image: images.registry_image.clone(),
+                detail: e.to_string(),
             })?;
         let port = loader
             .get_host_port_ipv4(5000.tcp())
             .await
-            .map_err(|e| anyhow::anyhow!("the local registry's port: {e}"))?;
+            .map_err(|e| RegistryError::Start {
+                image: images.registry_image.clone(),
+                detail: format!("its port: {e}"),
+            })?;
         for s in &images.stand_ins {
             push(&s.local_image, &format!("127.0.0.1:{port}/{}", s.served_as))?;
         }
         drop(loader);
-        loader_guard
-            .delete()
-            .map_err(|e| anyhow::anyhow!("removing the loading registry: {e}"))?;
+        loader_guard.delete().map_err(RegistryError::Cleanup)?;
 
         let guard = Owned::new(Resource::Container { name: name.clone() });
         let container = image()
@@ -121,8 +124,9 @@ impl LocalRegistry {
             .with_startup_timeout(Duration::from_secs(60))
             .start()
             .await
-            .map_err(|e| {
-                anyhow::anyhow!("starting the local registry from {}: {e}", images.registry_image)
+            .map_err(|e| RegistryError::Start {
+                image: images.registry_image.clone(),
+                detail: e.to_string(),
             })?;
         Ok(LocalRegistry {
             endpoint: format!("{name}:5000"),
@@ -154,67 +158,52 @@ fn publish_nothing(host: &mut HostConfig) {
     host.port_bindings = Some(HashMap::new());
 }
 
-fn docker(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("docker").args(args).stdin(Stdio::null()).output()?;
-    anyhow::ensure!(
-        out.status.success(),
-        "docker {} failed: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
+fn docker(args: &[&str]) -> Result<String, RegistryError> {
+    let out = Command::new("docker")
+        .args(args)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|error| RegistryError::Spawn {
+            command: args.join(" "),
+            error,
+        })?;
+    if !out.status.success() {
+        return Err(RegistryError::Docker {
+            command: args.join(" "),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        });
+    }
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// Pushes a local image to `target` (a reference on the registry's host port).
-fn push(local: &str, target: &str) -> anyhow::Result<()> {
-    let run = |args: &[&str]| -> anyhow::Result<()> {
-        let out = Command::new("docker").args(args).stdin(Stdio::null()).output()?;
-        anyhow::ensure!(
-            out.status.success(),
-            "docker {} failed: {}",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-        Ok(())
-    };
-    run(&["tag", local, target])?;
-    let pushed = run(&["push", "-q", target]);
-    let _ = run(&["rmi", target]);
+fn push(local: &str, target: &str) -> Result<(), RegistryError> {
+    docker(&["tag", local, target])?;
+    let pushed = docker(&["push", "-q", target]).map(drop);
+    let _ = docker(&["rmi", target]);
     pushed
 }
 
 /// Creates the `kind` network as kind v0.33.0 would (bridge, masquerading, MTU 1500),
 /// unless it exists. kind adopts an existing network of that name.
-pub fn ensure_kind_network() -> anyhow::Result<()> {
-    let exists = Command::new("docker")
-        .args(["network", "inspect", KIND_NETWORK])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()?
-        .success();
-    if exists {
+pub fn ensure_kind_network() -> Result<(), RegistryError> {
+    if docker(&["network", "inspect", KIND_NETWORK]).is_ok() {
         return Ok(());
     }
-    let out = Command::new("docker")
-        .args([
-            "network",
-            "create",
-            "-d=bridge",
-            "-o",
-            "com.docker.network.bridge.enable_ip_masquerade=true",
-            "-o",
-            "com.docker.network.driver.mtu=1500",
-            KIND_NETWORK,
-        ])
-        .output()?;
-    // Another run may have created it in the meantime.
-    let raced = String::from_utf8_lossy(&out.stderr).contains("already exists");
-    anyhow::ensure!(
-        out.status.success() || raced,
-        "docker network create kind: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(())
+    match docker(&[
+        "network",
+        "create",
+        "-d=bridge",
+        "-o",
+        "com.docker.network.bridge.enable_ip_masquerade=true",
+        "-o",
+        "com.docker.network.driver.mtu=1500",
+        KIND_NETWORK,
+    ]) {
+        // Another run may have created it in the meantime.
+        Err(RegistryError::Docker { stderr, .. }) if stderr.contains("already exists") => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 /// Registry containers of harness runs whose process is gone.

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::apply::{AppliedObject, Applier};
 use crate::behaviour::{Action, Behaviour, Observation, Rejection, Step, WaitRecord, expected_outcome};
 use crate::diagnose;
-use crate::error::ApplyError;
+use crate::error::{ApplyError, PlayError, WaitTimeout};
 use crate::evidence::{STUCK_WINDOW, runtime_start_failures, stuck_behind_init};
 use crate::fault::{Fault, FaultWatch, image_pull_failure};
 use crate::gate::{GateEffect, effect};
@@ -174,14 +174,14 @@ fn conclude(
     target: &Target,
     behaviour: &Behaviour,
     attempt: u32,
-    played: anyhow::Result<(Observation, Option<Fault>)>,
+    played: Result<(Observation, Option<Fault>), PlayError>,
     result: &mut CheckResult,
     progress: &Progress,
 ) -> bool {
     let (obs, fault) = match played {
         Ok(played) => played,
         Err(e) => {
-            result.error = Some(format!("{e:#}"));
+            result.error = Some(e.to_string());
             return false;
         }
     };
@@ -283,14 +283,18 @@ fn save_observation(
     behaviour: &Behaviour,
     obs: &Observation,
     set_aside: Option<u32>,
-) -> anyhow::Result<String> {
-    std::fs::create_dir_all(&target.observations_dir)?;
+) -> Result<String, PlayError> {
+    let io = |path: &std::path::Path| {
+        let path = path.to_path_buf();
+        move |error| PlayError::Io { path, error }
+    };
+    std::fs::create_dir_all(&target.observations_dir).map_err(io(&target.observations_dir))?;
     let file = match set_aside {
         Some(n) => format!("{}.attempt-{n}.json", behaviour.id),
         None => format!("{}.json", behaviour.id),
     };
     let path = target.observations_dir.join(file);
-    std::fs::write(&path, serde_json::to_vec_pretty(obs)?)?;
+    std::fs::write(&path, serde_json::to_vec_pretty(obs)?).map_err(io(&path))?;
     Ok(path
         .strip_prefix(&target.run_dir)
         .unwrap_or(&path)
@@ -313,7 +317,7 @@ async fn observe(
     behaviour: &Behaviour,
     namespace: &str,
     progress: &Progress,
-) -> anyhow::Result<(Observation, Option<Fault>)> {
+) -> Result<(Observation, Option<Fault>), PlayError> {
     let mark = target.faults.mark();
     let empty = || Observation {
         behaviour: behaviour.id.into(),
@@ -327,7 +331,7 @@ async fn observe(
     if let Err(e) = created {
         return match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
             Ok(mut f) => {
-                f.detail = format!("{}; creating the namespace failed: {e:#}", f.detail);
+                f.detail = format!("{}; creating the namespace failed: {e}", f.detail);
                 Ok((empty(), Some(f)))
             }
             Err(_) => Err(e),
@@ -348,24 +352,22 @@ async fn observe(
     };
     let played = tokio::select! {
         r = play(target, behaviour, namespace, &recorder, &mut obs, progress) => r,
-        f = fault_seen => Err(Stopped(f).into()),
+        f = fault_seen => Err(PlayError::Stopped(f)),
     };
-    let played: anyhow::Result<Option<Fault>> = match played {
+    let played: Result<Option<Fault>, PlayError> = match played {
         // A play during which the cluster failed is no evidence either, even when the
         // fault has cleared since.
         Ok(()) => Ok(target
             .faults
             .since(mark)
             .or_else(|| image_pull_failure(&recorder.snapshot(), jiff::Timestamp::now()))),
-        Err(e) => match e.downcast::<Stopped>() {
-            Ok(Stopped(f)) => Ok(Some(f)),
-            Err(e) => match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
-                Ok(mut f) => {
-                    f.detail = format!("{}; the play itself failed with: {e:#}", f.detail);
-                    Ok(Some(f))
-                }
-                Err(_) => Err(e),
-            },
+        Err(PlayError::Stopped(f)) => Ok(Some(f)),
+        Err(e) => match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
+            Ok(mut f) => {
+                f.detail = format!("{}; the play itself failed with: {e}", f.detail);
+                Ok(Some(f))
+            }
+            Err(_) => Err(e),
         },
     };
     let final_state = recorder.stop();
@@ -394,18 +396,6 @@ async fn delete_namespace(target: &Target, namespace: &str) {
     .await;
 }
 
-/// A play stopped by a fault (carried through `anyhow` out of the select).
-#[derive(Debug)]
-struct Stopped(Fault);
-
-impl std::fmt::Display for Stopped {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "stopped: {}", self.0)
-    }
-}
-
-impl std::error::Error for Stopped {}
-
 /// Resolves once a container of the play's pods waits for an image that cannot be pulled.
 async fn pull_failure(recorder: &LiveRecorder) -> Fault {
     // As long as a play can last; the play's own waits end it long before.
@@ -430,7 +420,7 @@ async fn play(
     recorder: &LiveRecorder,
     obs: &mut Observation,
     progress: &Progress,
-) -> anyhow::Result<()> {
+) -> Result<(), PlayError> {
     let play = Play {
         target,
         behaviour,
@@ -489,7 +479,7 @@ async fn play_step(
     step: &Step,
     obs: &mut Observation,
     advertised: &mut Vec<(&'static [(&'static str, i64)], usize)>,
-) -> anyhow::Result<bool> {
+) -> Result<bool, PlayError> {
     let Play {
         target,
         behaviour,
@@ -536,7 +526,7 @@ async fn play_step(
             let at = jiff::Timestamp::now();
             pods.delete(pod, &DeleteParams::default())
                 .await
-                .map_err(|e| anyhow::anyhow!("deleting pod {pod}: {e}"))?;
+                .map_err(PlayError::kube(format!("deleting pod {pod}")))?;
             obs.actions.push(Action {
                 at,
                 pod: pod.into(),
@@ -616,13 +606,13 @@ async fn play_step(
 /// Adds (or, with `add` false, removes) extended resources to every node's capacity
 /// through the status subresource, the way device plugins advertise theirs; returns
 /// how many nodes were patched.
-async fn advertise(client: &kube::Client, resources: &[(&str, i64)], add: bool) -> anyhow::Result<usize> {
+async fn advertise(client: &kube::Client, resources: &[(&str, i64)], add: bool) -> Result<usize, PlayError> {
     use k8s_openapi::api::core::v1::Node;
     let nodes: Api<Node> = Api::all(client.clone());
     let list = nodes
         .list(&Default::default())
         .await
-        .map_err(|e| anyhow::anyhow!("listing nodes: {e}"))?;
+        .map_err(PlayError::kube("listing nodes"))?;
     let capacity: serde_json::Map<String, serde_json::Value> = resources
         .iter()
         .map(|(r, n)| {
@@ -646,12 +636,10 @@ async fn advertise(client: &kube::Client, resources: &[(&str, i64)], add: bool) 
                 &kube::api::Patch::Merge(&patch),
             )
             .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "{} extended resources on node {name}: {e}",
-                    if add { "advertising" } else { "removing" }
-                )
-            })?;
+            .map_err(PlayError::kube(format!(
+                "{} extended resources on node {name}",
+                if add { "advertising" } else { "removing" }
+            )))?;
     }
     if add {
         let wanted: Vec<(String, String)> = resources
@@ -738,7 +726,7 @@ async fn apply_recording(
     text: &str,
     namespace: &str,
     obs: &mut Observation,
-) -> anyhow::Result<bool> {
+) -> Result<bool, PlayError> {
     record(target.applier.apply_text(path, text, namespace).await, obs)
 }
 
@@ -749,12 +737,12 @@ async fn dry_run_recording(
     text: &str,
     namespace: &str,
     obs: &mut Observation,
-) -> anyhow::Result<bool> {
+) -> Result<bool, PlayError> {
     record(target.applier.dry_run_text(label, text, namespace).await, obs)
 }
 
 /// Puts what the API server accepted or refused into the observation.
-fn record(outcome: Result<Vec<AppliedObject>, ApplyError>, obs: &mut Observation) -> anyhow::Result<bool> {
+fn record(outcome: Result<Vec<AppliedObject>, ApplyError>, obs: &mut Observation) -> Result<bool, PlayError> {
     match outcome {
         Ok(accepted) => {
             obs.applied.extend(accepted);
@@ -805,7 +793,7 @@ fn restart_count(rec: &Recorder, pod: &str, container: &str) -> i32 {
 
 /// Makes a container's shell exit by killing its child (PID 1 ignores signals it has no
 /// handler for; its child does not).
-async fn kill_child(pods: &Api<Pod>, pod: &str, container: &str) -> anyhow::Result<String> {
+async fn kill_child(pods: &Api<Pod>, pod: &str, container: &str) -> Result<String, PlayError> {
     let params = AttachParams::default()
         .container(container)
         .stdout(true)
@@ -813,7 +801,7 @@ async fn kill_child(pods: &Api<Pod>, pod: &str, container: &str) -> anyhow::Resu
     let mut process = pods
         .exec(pod, vec!["sh", "-c", "kill $(cat /tmp/child)"], &params)
         .await
-        .map_err(|e| anyhow::anyhow!("exec in {pod}/{container}: {e}"))?;
+        .map_err(PlayError::kube(format!("exec in {pod}/{container}")))?;
     let status = process.take_status();
     // The exec session dies with the container it made exit, so its end is reported,
     // not judged: whether the container really exited and restarted is what the wait
@@ -916,7 +904,7 @@ async fn fetch_objects(
     out
 }
 
-async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
+async fn create_namespace(client: &Client, name: &str) -> Result<(), PlayError> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let ns: Namespace = serde_json::from_value(json!({
         "metadata": {"name": name, "labels": {MANAGED_BY.0: MANAGED_BY.1}}
@@ -924,7 +912,7 @@ async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
     namespaces
         .create(&PostParams::default(), &ns)
         .await
-        .map_err(|e| anyhow::anyhow!("creating namespace {name}: {e}"))?;
+        .map_err(PlayError::kube(format!("creating namespace {name}")))?;
     // Pods are refused until the namespace's default service account exists.
     let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), name);
     let window = Duration::from_secs(60);
@@ -933,8 +921,15 @@ async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<()> {
         await_condition(accounts, "default", kube::runtime::conditions::is_created()),
     )
     .await
-    .map_err(|_| anyhow::anyhow!("timed out after 60 s waiting for service account {name}/default"))?
-    .map_err(|e| anyhow::anyhow!("waiting for service account {name}/default: {e}"))?;
+    .map_err(|_| WaitTimeout {
+        what: format!("service account {name}/default"),
+        after: window,
+        last_seen: None,
+    })?
+    .map_err(|error| PlayError::Watch {
+        what: format!("waiting for service account {name}/default"),
+        error,
+    })?;
     Ok(())
 }
 

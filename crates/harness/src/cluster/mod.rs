@@ -58,7 +58,7 @@ impl Cluster {
     /// Deletes the cluster now if this run owns it.
     pub fn delete(mut self) -> Result<(), ClusterError> {
         match self.guard.take() {
-            Some(g) => g.delete().map_err(ClusterError::Other),
+            Some(g) => g.delete().map_err(ClusterError::from),
             None => Ok(()),
         }
     }

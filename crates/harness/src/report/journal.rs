@@ -3,6 +3,7 @@
 //! that stops) loses no verdict it had reached. `report rebuild <run dir>` writes the
 //! four reports of such a run from it; a run that ends normally writes them itself.
 
+use crate::error::ReportError;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -92,13 +93,11 @@ pub fn read(run_dir: &Path) -> std::io::Result<Vec<Entry>> {
 
 /// The report of a run from its journal: every cluster and result it reached. A result
 /// reached twice (a keeper that saved it again) counts once, the later one.
-pub fn rebuild(run_dir: &Path) -> anyhow::Result<Report> {
-    use anyhow::Context;
-    let entries = read(run_dir).with_context(|| {
-        format!(
-            "{} has no readable {JOURNAL_FILE}: it is not a run directory, or the run ended before any result",
-            run_dir.display()
-        )
+pub fn rebuild(run_dir: &Path) -> Result<Report, ReportError> {
+    let entries = read(run_dir).map_err(|error| ReportError::NoJournal {
+        run_dir: run_dir.to_path_buf(),
+        file: JOURNAL_FILE,
+        error,
     })?;
     let mut run_id = run_dir
         .file_name()

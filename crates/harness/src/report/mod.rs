@@ -15,6 +15,8 @@ use std::path::{Path, PathBuf};
 
 pub use sidecar_conformance_model::report::*;
 
+use crate::error::ReportError;
+
 /// A report's files: what the harness writes into a run directory and reads back.
 pub trait ReportFiles: Sized {
     /// Writes `report.json` into `dir`.
@@ -23,7 +25,7 @@ pub trait ReportFiles: Sized {
     /// and `report.html`; returns their paths in that order.
     fn write_all(&self, dir: &Path) -> std::io::Result<Vec<PathBuf>>;
     /// Reads a `report.json`.
-    fn read_json(path: &Path) -> anyhow::Result<Self>;
+    fn read_json(path: &Path) -> Result<Self, ReportError>;
 }
 
 impl ReportFiles for Report {
@@ -48,17 +50,22 @@ impl ReportFiles for Report {
         Ok(paths)
     }
 
-    fn read_json(path: &Path) -> anyhow::Result<Report> {
-        use anyhow::Context;
-        let text = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let report: Report = serde_json::from_slice(&text)
-            .with_context(|| format!("{} is not a report.json", path.display()))?;
-        anyhow::ensure!(
-            report.format_version <= FORMAT_VERSION,
-            "{} has report format {}, this tool reads up to {FORMAT_VERSION}",
-            path.display(),
-            report.format_version
-        );
+    fn read_json(path: &Path) -> Result<Report, ReportError> {
+        let text = std::fs::read(path).map_err(|error| ReportError::Read {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        let report: Report = serde_json::from_slice(&text).map_err(|error| ReportError::NotAReport {
+            path: path.to_path_buf(),
+            error,
+        })?;
+        if report.format_version > FORMAT_VERSION {
+            return Err(ReportError::NewerFormat {
+                path: path.to_path_buf(),
+                found: report.format_version,
+                supported: FORMAT_VERSION,
+            });
+        }
         Ok(report)
     }
 }
