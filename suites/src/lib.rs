@@ -260,3 +260,18 @@ pub fn e2e_cases() -> anyhow::Result<Vec<(String, E2eCase)>> {
     ));
     Ok(cases)
 }
+
+/// Runs `docker ARGS`; its standard output, or an error with its standard error.
+pub fn docker(args: &[&str]) -> anyhow::Result<String> {
+    let out = std::process::Command::new("docker")
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .output()?;
+    anyhow::ensure!(
+        out.status.success(),
+        "docker {}: {}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stderr).trim()
+    );
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}

@@ -78,35 +78,34 @@ impl LocalRegistry {
             &format!("{OWNER_LABEL}={}", std::process::id()),
             &volume,
         ])?;
-        let image = || {
+        // Both containers: the registry image over the run's volume, owned by this process.
+        let request = |container: &str| {
             GenericImage::new(repo, tag)
                 .with_exposed_port(5000.tcp())
                 .with_wait_for(WaitFor::message_on_either_std("listening on"))
+                .with_container_name(container)
+                .with_mount(Mount::volume_mount(&volume, STORAGE))
+                .with_label(OWNER_LABEL, std::process::id().to_string())
+                .with_startup_timeout(Duration::from_secs(60))
+        };
+        let failed = |detail: String| RegistryError::Start {
+            image: images.registry_image.clone(),
+            detail,
         };
 
         let loader_name = format!("{name}-loading");
         let loader_guard = Owned::new(Resource::Container {
             name: loader_name.clone(),
         });
-        let loader = image()
-            .with_container_name(&loader_name)
-            .with_mount(Mount::volume_mount(&volume, STORAGE))
-            .with_label(OWNER_LABEL, std::process::id().to_string())
+        let loader = request(&loader_name)
             .with_host_config_modifier(publish_on_loopback)
-            .with_startup_timeout(Duration::from_secs(60))
             .start()
             .await
-            .map_err(|e| RegistryError::Start {
-                image: images.registry_image.clone(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| failed(e.to_string()))?;
         let port = loader
             .get_host_port_ipv4(5000.tcp())
             .await
-            .map_err(|e| RegistryError::Start {
-                image: images.registry_image.clone(),
-                detail: format!("its port: {e}"),
-            })?;
+            .map_err(|e| failed(format!("its port: {e}")))?;
         for s in &images.stand_ins {
             push(&s.local_image, &format!("127.0.0.1:{port}/{}", s.served_as))?;
         }
@@ -114,20 +113,13 @@ impl LocalRegistry {
         loader_guard.delete().map_err(RegistryError::Cleanup)?;
 
         let guard = Owned::new(Resource::Container { name: name.clone() });
-        let container = image()
+        let container = request(&name)
             .with_network(KIND_NETWORK)
-            .with_container_name(&name)
-            .with_mount(Mount::volume_mount(&volume, STORAGE))
             .with_env_var(READ_ONLY.0, READ_ONLY.1)
-            .with_label(OWNER_LABEL, std::process::id().to_string())
             .with_host_config_modifier(publish_nothing)
-            .with_startup_timeout(Duration::from_secs(60))
             .start()
             .await
-            .map_err(|e| RegistryError::Start {
-                image: images.registry_image.clone(),
-                detail: e.to_string(),
-            })?;
+            .map_err(|e| failed(e.to_string()))?;
         Ok(LocalRegistry {
             endpoint: format!("{name}:5000"),
             name,

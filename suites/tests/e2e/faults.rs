@@ -135,14 +135,14 @@ pub async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Resul
     drop(target);
     let deleted = tokio::task::spawn_blocking(move || cluster.delete()).await;
     drop(prepared);
-    let left = docker_out(&[
+    let left = sidecar_conformance_suites::docker(&[
         "ps",
         "-a",
         "--format",
         "{{.Names}}",
         "--filter",
         &format!("label=io.x-k8s.kind.cluster={name}"),
-    ])? + &docker_out(&[
+    ])? + &sidecar_conformance_suites::docker(&[
         "ps",
         "-a",
         "--format",
@@ -312,16 +312,5 @@ async fn recovered(target: &Target) -> anyhow::Result<()> {
 }
 
 fn docker(args: &[&str]) -> anyhow::Result<()> {
-    docker_out(args).map(|_| ())
-}
-
-fn docker_out(args: &[&str]) -> anyhow::Result<String> {
-    let out = std::process::Command::new("docker").args(args).output()?;
-    ensure!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    sidecar_conformance_suites::docker(args).map(|_| ())
 }

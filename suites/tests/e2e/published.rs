@@ -25,6 +25,7 @@ use sidecar_conformance::supply::{self, published::NODE_IMAGES_ENV};
 use sidecar_conformance::testing::{self, USER};
 use sidecar_conformance::version::DEFAULT_VERSION;
 use sidecar_conformance::{behaviour, registry};
+use sidecar_conformance_suites::docker;
 use testcontainers::core::{IntoContainerPort, WaitFor};
 use testcontainers::runners::AsyncRunner;
 use testcontainers::{GenericImage, ImageExt};
@@ -270,15 +271,4 @@ fn as_user(exe: &Path, env: &[(String, String)], home: &Path, args: &[&str]) -> 
         .stdin(Stdio::null())
         .output()
         .with_context(|| format!("{} {} as {USER}", exe.display(), args.join(" ")))
-}
-
-fn docker(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("docker").args(args).stdin(Stdio::null()).output()?;
-    ensure!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -5,12 +5,12 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::Duration;
 
 use anyhow::{Context, ensure};
 use sidecar_conformance::keeper::ClustersFile;
 use sidecar_conformance::registry::{NAME_PREFIX, OWNER_LABEL};
+use sidecar_conformance_suites::docker;
 
 pub fn the_run_serves_on_the_kind_network_only_and_refuses_pushes() -> anyhow::Result<()> {
     let file = ClustersFile::from_env()?;
@@ -143,15 +143,4 @@ fn http(addr: &str, method: &str, path: &str) -> anyhow::Result<String> {
     let mut answer = String::new();
     let _ = stream.read_to_string(&mut answer);
     Ok(answer.split("\r\n\r\n").next().unwrap_or_default().to_string())
-}
-
-fn docker(args: &[&str]) -> anyhow::Result<String> {
-    let out = Command::new("docker").args(args).output()?;
-    ensure!(
-        out.status.success(),
-        "docker {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -331,6 +331,13 @@ mod tests {
         }
     }
 
+    fn build_reason(plan: Plan) -> String {
+        match plan.route {
+            Route::Build { reason } => reason,
+            other => panic!("expected a build, got {other:?}"),
+        }
+    }
+
     fn v(s: &str) -> KubeVersion {
         s.parse().unwrap()
     }
@@ -386,51 +393,39 @@ mod tests {
             answers: false,
         };
 
-        let p = route(v("1.37.2"), &table, false, &answers);
-        let Route::Build { reason } = &p.route else {
-            panic!("{p:?}")
-        };
+        let reason = build_reason(route(v("1.37.2"), &table, false, &answers));
         assert!(
             reason.contains("publishes no image for 1.37.2") && reason.contains("1.34.11"),
             "{reason}"
         );
 
-        assert!(matches!(
-            route(v("1.37.0"), &table, false, &answers).route,
-            Route::Pull { .. }
-        ));
-        assert!(matches!(
-            route(v("1.37.0"), &table, false, &here).route,
-            Route::Present { .. }
-        ));
-        let p = route(v("1.37.0"), &table, false, &silent);
-        let Route::Build { reason } = &p.route else {
-            panic!("{p:?}")
-        };
-        assert!(
-            reason.contains("no registry answers") && reason.contains("no such host"),
-            "{reason}"
-        );
-
-        // cgroup v1: kind's own images from 1.35 on are not used; 1.34 is, and so is an
-        // image the setting names.
-        assert!(matches!(
-            route(v("1.36.4"), &table, true, &answers).route,
-            Route::Build { .. }
-        ));
-        assert!(matches!(
-            route(v("1.34.11"), &table, true, &answers).route,
-            Route::Pull { .. }
-        ));
         let over = merge(
             KIND_RELEASE_IMAGES,
             &format!("1.37.0=kindest/node:v1.37.0@sha256:{DIGEST}"),
         )
         .unwrap();
-        assert!(matches!(
-            route(v("1.37.0"), &over, true, &answers).route,
-            Route::Pull { .. }
-        ));
+        let how = |p: Plan| match p.route {
+            Route::Present { .. } => "present",
+            Route::Pull { .. } => "pull",
+            Route::Build { .. } => "build",
+        };
+        // (version, table, cgroup v1, engine, route): on cgroup v1, kind's own images
+        // from 1.35 on are not used; 1.34 is, and so is an image the setting names.
+        for (version, table, cgroup_v1, engine, expected) in [
+            ("1.37.0", &table, false, &answers, "pull"),
+            ("1.37.0", &table, false, &here, "present"),
+            ("1.36.4", &table, true, &answers, "build"),
+            ("1.34.11", &table, true, &answers, "pull"),
+            ("1.37.0", &over, true, &answers, "pull"),
+        ] {
+            let got = how(route(v(version), table, cgroup_v1, engine));
+            assert_eq!(got, expected, "{version}, cgroup v1 {cgroup_v1}");
+        }
+        let reason = build_reason(route(v("1.37.0"), &table, false, &silent));
+        assert!(
+            reason.contains("no registry answers") && reason.contains("no such host"),
+            "{reason}"
+        );
     }
 
     #[test]
@@ -474,32 +469,19 @@ mod tests {
     #[test]
     fn the_plan_line_is_four_tab_separated_fields() {
         let table = merge(KIND_RELEASE_IMAGES, "").unwrap();
-        let line = route(
-            v("1.32.2"),
-            &table,
-            false,
-            &Fake {
-                has: false,
-                answers: true,
-            },
-        )
-        .line();
-        let fields: Vec<&str> = line.split('\t').collect();
-        assert_eq!(fields.len(), 4, "{line}");
+        let engine = Fake {
+            has: false,
+            answers: true,
+        };
+        let line = |version: &str| route(v(version), &table, false, &engine).line();
+        let built = line("1.32.2");
+        let fields: Vec<&str> = built.split('\t').collect();
+        assert_eq!(fields.len(), 4, "{built}");
         assert_eq!(&fields[..3], ["1.32.2", "build", "-"]);
-        let line = route(
-            v("1.37.0"),
-            &table,
-            false,
-            &Fake {
-                has: false,
-                answers: true,
-            },
-        )
-        .line();
+        let pulled = line("1.37.0");
         assert!(
-            line.starts_with("1.37.0\tpublished\tkindest/node:v1.37.0@sha256:a1ed"),
-            "{line}"
+            pulled.starts_with("1.37.0\tpublished\tkindest/node:v1.37.0@sha256:a1ed"),
+            "{pulled}"
         );
     }
 }
