@@ -12,7 +12,8 @@ for f in report.json report.md report.xml report.html results.jsonl run.log; do
   [ -f "$run/$f" ] && cp "$run/$f" "$out/"
 done
 for d in observations logs; do
-  [ -d "$run/$d" ] && cp -r "$run/$d" "$out/"
+  # -L: a symlink is copied as what it points to, which the search below then sees.
+  [ -d "$run/$d" ] && cp -rL "$run/$d" "$out/"
 done
 bad=$( { find "$out" -type f -iname '*kubeconfig*'
          grep -rlE 'client-key-data|client-certificate-data|BEGIN [A-Z ]*PRIVATE KEY' "$out" || true; } | sort -u)

@@ -4,9 +4,16 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::{CheckResult, Report, Verdict};
+use crate::behaviour::Observation;
 
 /// The report as an HTML document; maud escapes every value it interpolates.
 pub fn render(report: &Report) -> String {
+    render_with(report, |_| None)
+}
+
+/// The report with each result's pods drawn from its observation (`observation` finds
+/// it, e.g. in the run directory).
+pub fn render_with(report: &Report, observation: impl Fn(&CheckResult) -> Option<Observation>) -> String {
     let s = &report.summary;
     let findings = report.page_findings();
     let page = html! {
@@ -81,7 +88,7 @@ pub fn render(report: &Report) -> String {
                 }
                 h2 { "Evidence" }
                 @for (i, r) in report.results.iter().enumerate() {
-                    (details(i, r))
+                    (details(i, r, observation(r).as_ref()))
                 }
                 @if !report.stand_ins.is_empty() {
                     h2 { "Images that stood in for upstream ones" }
@@ -111,7 +118,7 @@ fn observed(r: &CheckResult) -> String {
     r.observed.map(|o| o.to_string()).unwrap_or_else(|| "-".into())
 }
 
-fn details(i: usize, r: &CheckResult) -> Markup {
+fn details(i: usize, r: &CheckResult, obs: Option<&Observation>) -> Markup {
     html! {
         details id={ "r" (i) } class=(class(r.verdict)) open[r.verdict != Verdict::Pass] {
             summary {
@@ -131,6 +138,11 @@ fn details(i: usize, r: &CheckResult) -> Markup {
                 }
                 @for f in &r.page_findings {
                     li.page { "the page is wrong here: " (f) }
+                }
+            }
+            @if let Some(obs) = obs {
+                @for (name, pod) in &obs.timeline.pods {
+                    (super::timeline::pod_figure(name, pod))
                 }
             }
             @for a in &r.retried {
@@ -158,7 +170,8 @@ const STYLE: &str = "body{font-family:sans-serif;max-width:70em;margin:1em auto;
 table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:.2em .5em;text-align:left}\
 tr.fail td,details.fail>summary,.fail{color:#a00}tr.error td,details.error>summary,.error{color:#a60}\
 .pass{color:#070}td.page-wrong,li.page{color:#707;font-weight:bold}li.not{color:#a00;font-weight:bold}blockquote{border-left:3px solid #ccc;margin:.3em 0;padding-left:.6em;color:#444}\
-details{margin:.3em 0}summary{cursor:pointer}";
+details{margin:.3em 0}summary{cursor:pointer}\
+figure.timeline{margin:.6em 0}figure.timeline figcaption{font-size:.9em;color:#444}ul.marks{font-size:.9em;color:#707;margin:.2em 0}";
 
 fn class(v: Verdict) -> &'static str {
     match v {

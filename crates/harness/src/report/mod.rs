@@ -10,6 +10,7 @@ pub mod html;
 pub mod journal;
 pub mod junit;
 pub mod markdown;
+pub mod timeline;
 
 use std::path::{Path, PathBuf};
 
@@ -41,7 +42,7 @@ impl ReportFiles for Report {
         for (file, text) in [
             ("report.xml", junit::render(self)),
             ("report.md", markdown::render(self)),
-            ("report.html", html::render(self)),
+            ("report.html", html::render_with(self, |r| observation_in(dir, r))),
         ] {
             let path = dir.join(file);
             std::fs::write(&path, text)?;
@@ -111,6 +112,12 @@ fn details_text(r: &CheckResult) -> String {
     lines.extend(r.observation.iter().map(|o| format!("observation: {o}")));
     lines.extend(r.diagnostics.iter().map(|d| format!("diagnostics: {d}")));
     lines.join("\n")
+}
+
+/// A result's saved observation, read from the run directory `dir`.
+fn observation_in(dir: &Path, r: &CheckResult) -> Option<crate::behaviour::Observation> {
+    let text = std::fs::read(dir.join(r.observation.as_ref()?)).ok()?;
+    serde_json::from_slice(&text).ok()
 }
 
 #[cfg(test)]

@@ -166,8 +166,21 @@ fn artifacts_never_hold_kubeconfigs_or_keys() {
         "the clusters' kubeconfigs were copied"
     );
 
-    // A credential that slipped into a file that is copied stops the step.
+    // A symlink into clusters/ is followed, and stops the step.
     std::fs::remove_dir_all(&out_dir).unwrap();
+    let link = run.join("observations/sc-1-37-2-default-ab12/link.json");
+    std::os::unix::fs::symlink(run.join("clusters/sc-1-37-2-default-ab12/kubeconfig"), &link).unwrap();
+    let out = c.run(
+        "collect.sh",
+        &[&run.display().to_string(), &out_dir.display().to_string()],
+        &[],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("link.json"), "{}", text(&out));
+    std::fs::remove_file(&link).unwrap();
+
+    // A credential that slipped into a file that is copied stops the step.
+    let _ = std::fs::remove_dir_all(&out_dir);
     std::fs::write(
         run.join("logs/kind.log"),
         "-----BEGIN RSA PRIVATE KEY-----\nMIIE\n-----END RSA PRIVATE KEY-----\n",
