@@ -212,6 +212,8 @@ pub enum E2eCase {
     Published,
     /// The run's registry: kind network only, read-only (`suites/tests/e2e/registry.rs`).
     Registry,
+    /// The HTML timelines in a real Chromium (`suites/tests/e2e/drawing.rs`).
+    Drawing,
 }
 
 /// The e2e tests, named as nextest shows them: the catalogue on each cluster of
@@ -257,6 +259,10 @@ pub fn e2e_cases() -> anyhow::Result<Vec<(String, E2eCase)>> {
     cases.push((
         "e2e::registry::the_run_serves_on_the_kind_network_only_and_refuses_pushes".to_string(),
         E2eCase::Registry,
+    ));
+    cases.push((
+        "e2e::drawing::timelines_render_in_chromium_as_recorded".to_string(),
+        E2eCase::Drawing,
     ));
     Ok(cases)
 }

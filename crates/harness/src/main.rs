@@ -403,7 +403,13 @@ fn render_report(path: &std::path::Path, format: ReportFormat) -> anyhow::Result
         ReportFormat::Json => serde_json::to_string_pretty(&report)? + "\n",
         ReportFormat::Junit => junit::render(&report),
         ReportFormat::Markdown => markdown::render(&report),
-        ReportFormat::Html => sidecar_conformance::report::html::render(&report),
+        // The observations sit beside report.json, in its run directory.
+        ReportFormat::Html => {
+            let dir = path.parent().unwrap_or(std::path::Path::new("."));
+            sidecar_conformance::report::html::render_with(&report, |r| {
+                sidecar_conformance::report::observation_in(dir, r)
+            })
+        }
     };
     print!("{text}");
     Ok(ExitCode::SUCCESS)

@@ -28,6 +28,8 @@ mod faults;
 mod published;
 // The run's registry: reachable where it must be, writable by nobody.
 mod registry;
+// The HTML report's timelines, rendered by a real Chromium.
+mod drawing;
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
@@ -73,6 +75,7 @@ fn run(case: E2eCase) -> Result<(), Failed> {
         E2eCase::Probe { version, gate } => runtime.block_on(probe_on_cluster(&version, gate)),
         E2eCase::Refused { version, gate } => refused_on_cluster(&version, gate),
         E2eCase::Faults => runtime.block_on(faults::every_fault_of_the_cluster_is_an_error_naming_it()),
+        E2eCase::Drawing => drawing::timelines_render_in_chromium_as_recorded(),
         E2eCase::Registry => registry::the_run_serves_on_the_kind_network_only_and_refuses_pushes(),
         E2eCase::Published => runtime
             .block_on(published::a_user_without_root_runs_the_published_path_through_a_registry_mirror()),

@@ -115,7 +115,7 @@ fn details_text(r: &CheckResult) -> String {
 }
 
 /// A result's saved observation, read from the run directory `dir`.
-fn observation_in(dir: &Path, r: &CheckResult) -> Option<crate::behaviour::Observation> {
+pub fn observation_in(dir: &Path, r: &CheckResult) -> Option<crate::behaviour::Observation> {
     let text = std::fs::read(dir.join(r.observation.as_ref()?)).ok()?;
     serde_json::from_slice(&text).ok()
 }

@@ -6,12 +6,14 @@
 //! containers stopped).
 //!
 //! The drawing is a function of the recorded timeline alone: the same observation the
-//! judges read.
+//! judges read. Bars run between the runtime's own start and finish times (whole
+//! seconds); ticks and bands are when the recorder saw them (milliseconds, a little
+//! after the fact), so a tick may sit right of the start of its bar.
 
 use jiff::Timestamp;
 use maud::{Markup, html};
 
-use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, PodTimeline};
+use crate::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline, PodTimeline};
 
 /// Fill colours by role; the browser test finds the bars by them.
 pub const SIDECAR_FILL: &str = "#0f9d8a";
@@ -116,36 +118,38 @@ pub struct Mark {
 }
 
 /// The instants worth marking in a pod: each app container's first start against its
-/// sidecars' (`started`, else their start), and the order containers stopped in once
-/// the pod was deleted (or, with no deletion, once the first app container ended).
-pub fn marks(pod: &PodTimeline, lanes: &[Lane], origin: Timestamp) -> Vec<Mark> {
+/// sidecars' (`started`, else their start), and the order in which the containers that
+/// are not init containers last stopped.
+pub fn marks(lanes: &[Lane], origin: Timestamp) -> Vec<Mark> {
     let secs = |t: Timestamp| (t - origin).total(jiff::Unit::Second).unwrap_or(0.0);
     let mut out = Vec::new();
+    // Runtime start times on both sides: the same clock and the same (whole-second)
+    // precision.
     let sidecars_started = lanes
         .iter()
         .filter(|l| l.role == ContainerRole::Sidecar)
-        .filter_map(|l| l.started.first().or(l.runs.first().map(|r| &r.start)).copied())
+        .filter_map(|l| l.runs.first().map(|r| r.start))
         .max();
     for app in lanes.iter().filter(|l| l.role == ContainerRole::App) {
         if let (Some(s), Some(run)) = (sidecars_started, app.runs.first()) {
             let after = (run.start - s).total(jiff::Unit::Second).unwrap_or(0.0);
+            let when = if after > 0.0 {
+                format!("{after:.0} s after its last sidecar")
+            } else if after == 0.0 {
+                "in the same second as its last sidecar".to_string()
+            } else {
+                format!("{:.0} s BEFORE its last sidecar", -after)
+            };
             out.push(Mark {
                 at: run.start,
                 text: format!(
-                    "{} started {:.1} s {} its sidecars were started (+{:.1} s)",
+                    "{} started {when} (+{:.0} s, runtime times)",
                     app.name,
-                    after.abs(),
-                    if after >= 0.0 { "after" } else { "BEFORE" },
                     secs(run.start)
                 ),
             });
         }
     }
-    let deleted = pod
-        .events
-        .iter()
-        .find(|e| e.kind == PodEventKind::Deleted)
-        .map(|e| e.observed_at);
     let mut ends: Vec<(Timestamp, &str, i32)> = lanes
         .iter()
         .filter(|l| l.role != ContainerRole::Init)
@@ -153,7 +157,6 @@ pub fn marks(pod: &PodTimeline, lanes: &[Lane], origin: Timestamp) -> Vec<Mark> 
             let last = l.runs.last()?;
             Some((last.end?, l.name.as_str(), last.exit_code?))
         })
-        .filter(|(end, ..)| deleted.is_none_or(|d| *end >= d - jiff::SignedDuration::from_secs(1)))
         .collect();
     if ends.len() > 1 {
         ends.sort();
@@ -188,7 +191,7 @@ pub fn pod_figure(name: &str, pod: &PodTimeline) -> Markup {
     };
     let span = (t1 - t0).total(jiff::Unit::Second).unwrap_or(0.0).max(1.0);
     let x = |t: Timestamp| LABEL_W + PLOT_W * ((t - t0).total(jiff::Unit::Second).unwrap_or(0.0) / span);
-    let marks = marks(pod, &lanes, t0);
+    let marks = marks(&lanes, t0);
     let height = AXIS_H + ROW_H * lanes.len() as f64 + 6.0;
     let width = LABEL_W + PLOT_W + 60.0;
     let step = tick_step(span);
@@ -311,11 +314,11 @@ mod tests {
             "{lanes:?}"
         );
         let origin = lanes.iter().filter_map(|l| l.seen).min().unwrap();
-        let marks = marks(pod, &lanes, origin);
+        let marks = marks(&lanes, origin);
         assert!(
             marks
                 .iter()
-                .any(|m| m.text.starts_with("myjob started") && m.text.contains("after")),
+                .any(|m| m.text.starts_with("myjob started 1 s after its last sidecar")),
             "{marks:?}"
         );
         assert!(
@@ -344,7 +347,7 @@ mod tests {
             }
         }
         let lanes: Vec<Lane> = pod.containers.iter().map(lane).collect();
-        let marks = marks(pod, &lanes, early);
+        let marks = marks(&lanes, early);
         assert!(marks.iter().any(|m| m.text.contains("BEFORE")), "{marks:?}");
     }
 
