@@ -54,6 +54,7 @@ pub fn render_with(report: &Report, observation: impl Fn(&CheckResult) -> Option
                         }
                     }
                 }
+                (grid(report))
                 h2 { "Results" }
                 table {
                     tr { th { "behaviour" } th { "cluster" } th { "expected" } th { "observed" } th { "verdict" } th { "the page" } th { "time" } }
@@ -112,6 +113,51 @@ pub fn render_with(report: &Report, observation: impl Fn(&CheckResult) -> Option
     let mut out = page.into_string();
     out.push('\n');
     out
+}
+
+/// Behaviour x cluster, for a run over several clusters: each cell the verdict, linked
+/// to its evidence.
+fn grid(report: &Report) -> Markup {
+    let mut clusters: Vec<&str> = Vec::new();
+    let mut behaviours: Vec<&str> = Vec::new();
+    for r in &report.results {
+        if !clusters.contains(&r.cluster.as_str()) {
+            clusters.push(&r.cluster);
+        }
+        if !behaviours.contains(&r.behaviour.as_str()) {
+            behaviours.push(&r.behaviour);
+        }
+    }
+    if clusters.len() < 2 {
+        return html! {};
+    }
+    let label = |c: &str| {
+        report
+            .results
+            .iter()
+            .find(|r| r.cluster == c)
+            .map(|r| format!("{} {}", r.kubernetes_version, r.sidecar_gate))
+            .unwrap_or_default()
+    };
+    html! {
+        h2 { "Behaviour × cluster" }
+        table.grid {
+            tr { th { "behaviour" } @for c in &clusters { th title=(c) { (label(c)) } } }
+            @for b in &behaviours {
+                tr {
+                    td { code { (b) } }
+                    @for c in &clusters {
+                        @match report.results.iter().position(|r| r.behaviour == *b && r.cluster == *c) {
+                            Some(i) => td class=(class(report.results[i].verdict)) {
+                                a href={ "#r" (i) } { (report.results[i].verdict.word()) }
+                            },
+                            None => td { "-" },
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn observed(r: &CheckResult) -> String {
@@ -178,5 +224,37 @@ fn class(v: Verdict) -> &'static str {
         Verdict::Pass => "pass",
         Verdict::Fail => "fail",
         Verdict::Error => "error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn recorded() -> Report {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../suites/fixtures/reports/four-clusters.json"
+        );
+        serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_run_over_several_clusters_gets_a_behaviour_by_cluster_grid() {
+        let report = recorded();
+        let page = render(&report);
+        assert!(page.contains("Behaviour × cluster"));
+        let grid = &page[page.find("<table class=\"grid\">").unwrap()..];
+        let grid = &grid[..grid.find("</table>").unwrap()];
+        // A column per cluster, a cell per result, each linked to its evidence.
+        let clusters: std::collections::BTreeSet<&str> =
+            report.results.iter().map(|r| r.cluster.as_str()).collect();
+        assert_eq!(grid.matches("<th title=").count(), clusters.len());
+        assert_eq!(grid.matches("href=\"#r").count(), report.results.len(), "{grid}");
+
+        let mut one = report.clone();
+        let first = one.results[0].cluster.clone();
+        one.results.retain(|r| r.cluster == first);
+        assert!(!render(&one).contains("Behaviour × cluster"));
     }
 }

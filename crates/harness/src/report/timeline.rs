@@ -218,7 +218,7 @@ pub fn pod_figure(name: &str, pod: &PodTimeline) -> Markup {
                     @for r in &l.runs {
                         @let end = r.end.unwrap_or(t1);
                         rect.bar data-container=(l.name) data-role=(role_word(l.role))
-                            x=(x(r.start)) y=(y + 5.0) width=((x(end) - x(r.start)).max(1.5)) height="12" fill=(fill(l.role)) {
+                            x=(x(r.start)) y=(y + 5.0) width=((x(end) - x(r.start)).max(3.0)) height="12" fill=(fill(l.role)) {
                             title { (l.name) ": ran from +" (secs(r.start, t0)) " s"
                                 @if let Some(e) = r.end { " to +" (secs(e, t0)) " s" }
                                 @if let Some(c) = r.exit_code { ", exit " (c) } }
