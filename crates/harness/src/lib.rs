@@ -37,6 +37,7 @@ pub use sidecar_conformance_model as model;
 pub use sidecar_conformance_model::{doc, timeline, version};
 
 pub mod apply;
+pub mod bench;
 pub mod cleanup;
 pub mod cluster;
 pub mod diagnose;

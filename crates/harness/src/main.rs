@@ -44,6 +44,15 @@ enum Cmd {
     },
     /// Report what is present on this machine and what is missing.
     Doctor,
+    /// Measure what the harness costs on top of kind, side by side in one run: cluster
+    /// bring-up against a bare `kind create cluster` with the same image and config.
+    Bench {
+        #[command(flatten)]
+        spec: ClusterArgs,
+        /// Rounds of each side (they alternate which goes first).
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+    },
     /// List the behaviours and the sentences of the page they check.
     Behaviours,
     /// Judge a recorded observation again (e.g. against another expectation).
@@ -307,6 +316,17 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Doctor => Ok(doctor()),
+        Cmd::Bench { spec, rounds } => {
+            let opts = run_options(&spec, kind_requests(&spec), vec![])?;
+            std::fs::create_dir_all(&opts.run_dir)?;
+            cleanup::delete_all_on_signal();
+            let measured = sidecar_conformance::bench::bring_up(&opts, rounds.max(1), &progress).await?;
+            let path = opts.run_dir.join("bench.json");
+            std::fs::write(&path, serde_json::to_vec_pretty(&measured)?)?;
+            print!("{}", measured.render());
+            println!("bench: {}", path.display());
+            Ok(ExitCode::SUCCESS)
+        }
         Cmd::Behaviours => {
             for b in behaviour::catalogue() {
                 println!("{}  [{}]\n  {}", b.id, b.section, b.title);
