@@ -132,6 +132,15 @@ pub enum PlayError {
     Io { path: PathBuf, error: std::io::Error },
     #[error("{0}")]
     Json(#[from] serde_json::Error),
+    /// Making a sidecar exit through the node's container runtime failed.
+    #[error(
+        "stopping {container} on node {node} through its runtime (a kind node of this machine is needed): {detail}"
+    )]
+    Disrupt {
+        container: String,
+        node: String,
+        detail: String,
+    },
 }
 
 impl PlayError {

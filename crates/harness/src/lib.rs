@@ -34,10 +34,11 @@
 pub use sidecar_conformance_judges as judges;
 pub use sidecar_conformance_judges::{behaviour, evidence, lint};
 pub use sidecar_conformance_model as model;
-pub use sidecar_conformance_model::{doc, timeline, version};
+pub use sidecar_conformance_model::{doc, manifest, timeline, version};
 
 pub mod apply;
 pub mod bench;
+pub mod check;
 pub mod cleanup;
 pub mod cluster;
 pub mod diagnose;

@@ -13,7 +13,7 @@ use sidecar_conformance::progress::Progress;
 use sidecar_conformance::report::{CheckResult, ReportFiles, Verdict};
 use sidecar_conformance::supply::{self, Supply};
 use sidecar_conformance::version::{DEFAULT_VERSION, KubeVersion};
-use sidecar_conformance::{cleanup, cluster, keeper};
+use sidecar_conformance::{check, cleanup, cluster, keeper};
 
 /// Proves or refutes, on real kind clusters, what the sidecar-containers page claims.
 #[derive(Parser, Debug)]
@@ -30,6 +30,11 @@ struct Cli {
 enum Cmd {
     /// Check the page's behaviours on kind clusters (built here) or a given cluster.
     Run(RunArgs),
+    /// Check your own workloads: apply YAML files, directories of them, or Markdown
+    /// pages' yaml blocks in a namespace of their own on each cluster, record every pod,
+    /// and judge the sidecar invariants on each workload (start order, readiness,
+    /// restarts, Job completion, termination order). Writes the same reports as `run`.
+    Check(CheckArgs),
     /// Pull or build (or find in the cache) the images kind clusters of these versions
     /// need.
     Supply {
@@ -224,6 +229,40 @@ struct RunArgs {
     parallel: usize,
 }
 
+#[derive(Args, Debug)]
+struct CheckArgs {
+    /// YAML files (.yaml, .yml), Markdown pages (.md: their yaml blocks) or directories
+    /// of them.
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    #[command(flatten)]
+    spec: ClusterArgs,
+    /// Check an existing cluster instead of creating kind clusters.
+    #[arg(long, conflicts_with = "clusters")]
+    kubeconfig: Option<PathBuf>,
+    /// The gate setting of the --kubeconfig cluster, as far as you know it.
+    #[arg(long, requires = "kubeconfig")]
+    gate: Option<GateSetting>,
+    /// Seconds the pods get to settle (finished, Ready, or held up), and each later
+    /// wait (a disrupted sidecar back, the pods gone); a workload that does not settle
+    /// is judged on what was recorded, with the wait that ran out in its evidence.
+    #[arg(long, default_value_t = check::DEFAULT_DEADLINE.as_secs())]
+    deadline: u64,
+    /// `sidecars`: once the pods settled, make each sidecar exit once (through the kind
+    /// node's runtime) and judge whether the app containers kept running.
+    #[arg(long, value_parser = ["sidecars"])]
+    disrupt: Option<String>,
+    /// Delete the workloads at the end and judge their termination order.
+    #[arg(long)]
+    terminate: bool,
+    /// Keep the clusters after the run.
+    #[arg(long)]
+    keep: bool,
+    /// Reuse kept clusters of the same version and gate.
+    #[arg(long)]
+    reuse: bool,
+}
+
 fn parse_version(s: &str) -> Result<KubeVersion, String> {
     KubeVersion::parse_supported(s).map_err(|e| e.to_string())
 }
@@ -256,6 +295,7 @@ fn main() -> ExitCode {
 async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
     match cmd {
         Cmd::Run(args) => run(args, progress).await,
+        Cmd::Check(args) => check_workloads(args, progress).await,
         Cmd::Supply { versions, plan: true } => {
             let supply = Supply::new(supply::default_cache_dir(), progress.clone())?;
             let lines = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
@@ -465,6 +505,7 @@ fn run_options(
         reuse: false,
         template,
         parallel: 1,
+        check: None,
     })
 }
 
@@ -560,6 +601,64 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
     }
     let report = outcome?;
     let paths = report.write_all(&opts.run_dir)?;
+    print!("{}", report.summary_text());
+    for path in paths {
+        println!("report: {}", path.display());
+    }
+    Ok(ExitCode::from(report.exit_status()))
+}
+
+async fn check_workloads(args: CheckArgs, progress: Progress) -> anyhow::Result<ExitCode> {
+    let mut workloads = check::Workloads::load(&args.paths)?;
+    workloads.deadline = std::time::Duration::from_secs(args.deadline.max(1));
+    workloads.disrupt = args.disrupt.is_some();
+    workloads.terminate = args.terminate;
+    if workloads.disrupt && args.kubeconfig.is_some() {
+        anyhow::bail!(
+            "--disrupt sidecars stops containers through a kind node's runtime: it needs kind clusters, not --kubeconfig"
+        );
+    }
+    let requests = match &args.kubeconfig {
+        Some(path) => vec![ClusterRequest::Kubeconfig {
+            path: std::path::absolute(path)?,
+            gate: args.gate,
+        }],
+        None if args.spec.clusters.is_empty() => {
+            let version = tokio::task::spawn_blocking({
+                let progress = progress.clone();
+                move || default_version(&progress)
+            })
+            .await??;
+            vec![ClusterRequest::Kind {
+                version,
+                gate: GateSetting::Default,
+            }]
+        }
+        None => kind_requests(&args.spec),
+    };
+    let behaviour = workloads.behaviour();
+    let mut opts = run_options(&args.spec, requests, vec![behaviour])?;
+    opts.keep = args.keep;
+    opts.reuse = args.reuse;
+    progress.say(format!(
+        "check: {} document(s) from {}",
+        workloads.documents.len(),
+        workloads.inputs.join(", ")
+    ));
+    opts.check = Some(std::sync::Arc::new(workloads));
+    std::fs::create_dir_all(&opts.run_dir)?;
+    let progress = progress.with_log(&opts.run_dir.join("run.log"))?;
+    progress.say(format!("run {} in {}", opts.run_id, opts.run_dir.display()));
+    cleanup::delete_all_on_signal();
+    let outcome = matrix::run(opts.clone(), &progress).await;
+    if cleanup::interrupted() {
+        return Ok(ExitCode::from(130));
+    }
+    let report = outcome?;
+    let paths = report.write_all(&opts.run_dir)?;
+    for note in &report.notes {
+        println!("note: {note}");
+    }
     print!("{}", report.summary_text());
     for path in paths {
         println!("report: {}", path.display());

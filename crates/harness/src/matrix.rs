@@ -89,6 +89,9 @@ pub struct RunOptions {
     pub template: String,
     /// Clusters brought up and checked at the same time.
     pub parallel: usize,
+    /// A `check` of the user's workloads instead of the catalogue (then `behaviours`
+    /// holds the check's play alone).
+    pub check: Option<Arc<crate::check::Workloads>>,
 }
 
 /// What the kind side of a run needs, prepared once.
@@ -473,6 +476,36 @@ pub async fn check_cluster(
     Ok(futures::future::join_all(checks).await)
 }
 
+/// Plays a check of the user's workloads on a cluster; each result goes into the run's
+/// journal.
+async fn check_workloads(
+    cluster: &Cluster,
+    workloads: &crate::check::Workloads,
+    opts: &RunOptions,
+    journal: &Journal,
+    progress: &Progress,
+) -> Result<(Vec<CheckResult>, Vec<String>), RunError> {
+    let client = cluster.client().await?;
+    let target = Target::connect(
+        &cluster.name,
+        cluster.version,
+        cluster.gate,
+        client,
+        &opts.run_dir,
+    )
+    .await?;
+    let behaviour = opts
+        .behaviours
+        .first()
+        .copied()
+        .unwrap_or_else(|| workloads.behaviour());
+    let checked = crate::check::check(&target, workloads, behaviour, progress).await;
+    for r in &checked.results {
+        record(journal, r, progress);
+    }
+    Ok((checked.results, checked.notes))
+}
+
 /// Appends a result to the journal; a journal that cannot be written is said, not fatal.
 /// After Ctrl-C nothing more is appended: the plays the clean-up cuts short are no
 /// results of the run.
@@ -513,10 +546,21 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> Result<Report, RunErr
                 journal.append(&Entry::Cluster {
                     cluster: Box::new(up.report.clone()),
                 })?;
+                let mut notes = Vec::new();
                 let results = match up.cluster {
                     Ok(cluster) => {
-                        let mut results =
-                            check_cluster(&cluster, &opts.behaviours, &opts.run_dir, journal, progress).await;
+                        let mut results = match &opts.check {
+                            Some(w) => check_workloads(&cluster, w, opts, journal, progress).await.map(
+                                |(results, n)| {
+                                    notes = n;
+                                    results
+                                },
+                            ),
+                            None => {
+                                check_cluster(&cluster, &opts.behaviours, &opts.run_dir, journal, progress)
+                                    .await
+                            }
+                        };
                         if let (Ok(results), Some(probe)) = (&mut results, &up.report.gate_probe) {
                             let probed = runner::probe_result(&cluster, probe);
                             record(journal, &probed, progress);
@@ -546,7 +590,7 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> Result<Report, RunErr
                         results
                     }
                 };
-                Ok::<_, RunError>((up.report, results))
+                Ok::<_, RunError>((up.report, results, notes))
             }
         })
         .buffered(opts.parallel.max(1))
@@ -554,10 +598,12 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> Result<Report, RunErr
         .await;
     let mut clusters = Vec::new();
     let mut all_results = Vec::new();
+    let mut notes = Vec::new();
     for r in results {
-        let (cluster, results) = r?;
+        let (cluster, results, n) = r?;
         clusters.push(cluster);
         all_results.extend(results);
+        notes.extend(n);
     }
     let mut report = Report::new(
         &opts.run_id,
@@ -568,6 +614,10 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> Result<Report, RunErr
         all_results,
     );
     report.upstream_images = prepared.upstream_images.clone();
+    report.notes = notes;
+    if let Some(w) = &opts.check {
+        report.page = w.inputs.join(" ");
+    }
     Ok(report)
 }
 

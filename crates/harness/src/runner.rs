@@ -244,7 +244,7 @@ fn conclude(
 }
 
 /// Every wait that ran out, and after how long.
-fn unsatisfied_waits(obs: &Observation) -> impl Iterator<Item = String> + '_ {
+pub(crate) fn unsatisfied_waits(obs: &Observation) -> impl Iterator<Item = String> + '_ {
     obs.waits.iter().filter(|w| !w.satisfied).map(|w| {
         format!(
             "timed out after {:.0} s waiting for {}",
@@ -278,7 +278,7 @@ fn stuck_containers(obs: &Observation) -> Vec<String> {
 
 /// Saves an observation as `<behaviour>.json`, or `<behaviour>.attempt-N.json` for a
 /// play that was set aside; returns its path relative to the run directory.
-fn save_observation(
+pub(crate) fn save_observation(
     target: &Target,
     behaviour: &Behaviour,
     obs: &Observation,
@@ -312,7 +312,7 @@ const AFTER_FAULT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Creates the behaviour's namespace, plays the scenario, and deletes the namespace.
 /// Returns the observation and, when the cluster or its image supply failed under the
 /// play, the fault (the play is stopped as soon as it is seen).
-async fn observe(
+pub(crate) async fn observe(
     target: &Target,
     behaviour: &Behaviour,
     namespace: &str,
@@ -387,7 +387,7 @@ async fn observe(
 
 /// Deletes a play's namespace. Deleting waits for its pods' grace periods; nothing
 /// waits for that here (a `--kubeconfig` run waits for all of its namespaces at the end).
-async fn delete_namespace(target: &Target, namespace: &str) {
+pub(crate) async fn delete_namespace(target: &Target, namespace: &str) {
     let namespaces: Api<Namespace> = Api::all(target.client.clone());
     let _ = tokio::time::timeout(
         AFTER_FAULT_TIMEOUT,
@@ -557,6 +557,25 @@ async fn play_step(
                 }
             }
         }
+        Step::ApplyEach(manifests) => {
+            for m in manifests {
+                obs.manifests.push(m.path.to_string());
+                obs.sources.insert(m.path.to_string(), m.text.to_string());
+                match target.applier.apply_text(m.path, m.text, namespace).await {
+                    // Not even an object: refused here, as the API server would.
+                    Err(ApplyError::Parse { file, index, detail }) => obs.rejections.push(Rejection {
+                        file,
+                        object: format!("document {index}"),
+                        message: format!("not valid YAML for a Kubernetes object: {detail}"),
+                    }),
+                    applied => {
+                        record(applied, obs)?;
+                    }
+                }
+            }
+        }
+        Step::DisruptSidecars { window } => disrupt_sidecars(play, window, obs).await?,
+        Step::DeleteWorkloads { window } => delete_workloads(play, window, obs).await?,
         Step::RestartInTurn {
             pod,
             containers,
@@ -601,6 +620,133 @@ async fn play_step(
         }
     }
     Ok(true)
+}
+
+/// Stops each sidecar of each recorded pod once through the node's runtime and waits
+/// for it to run again. A kind node is a container of this machine's engine, named as
+/// the node: `crictl stop` there ends the container as a crash would, and the kubelet
+/// restarts it under the sidecar's `restartPolicy: Always`. (An exec'd `kill` cannot do
+/// it for any image: PID 1 ignores signals it has no handler for.)
+async fn disrupt_sidecars(play: &Play<'_>, window: Duration, obs: &mut Observation) -> Result<(), PlayError> {
+    let snapshot = play.recorder.snapshot();
+    let mut targets = Vec::new();
+    for (pod, p) in snapshot.pods() {
+        let node = p
+            .spec
+            .as_ref()
+            .and_then(|s| s.node_name.clone())
+            .unwrap_or_default();
+        let statuses = p
+            .status
+            .as_ref()
+            .and_then(|s| s.init_container_statuses.clone())
+            .unwrap_or_default();
+        for sidecar in snapshot
+            .timeline()
+            .pods
+            .get(pod)
+            .into_iter()
+            .flat_map(|t| t.with_role(crate::timeline::ContainerRole::Sidecar))
+        {
+            let id = statuses
+                .iter()
+                .find(|c| c.name == sidecar.name && c.state.as_ref().is_some_and(|s| s.running.is_some()))
+                .and_then(|c| c.container_id.clone());
+            if let Some(id) = id {
+                targets.push((pod.clone(), node.clone(), sidecar.name.clone(), id));
+            }
+        }
+    }
+    for (pod, node, container, id) in targets {
+        let restarts_before = restart_count(&play.recorder.snapshot(), &pod, &container);
+        let bare = id.rsplit("://").next().unwrap_or(&id).to_string();
+        let at = jiff::Timestamp::now();
+        let out = tokio::process::Command::new("docker")
+            .args(["exec", &node, "crictl", "stop", "--timeout", "0", &bare])
+            .output()
+            .await
+            .map_err(|e| PlayError::Disrupt {
+                container: container.clone(),
+                node: node.clone(),
+                detail: e.to_string(),
+            })?;
+        if !out.status.success() {
+            return Err(PlayError::Disrupt {
+                container,
+                node,
+                detail: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
+        }
+        let what = format!(
+            "stopped sidecar {container} (container {}) through the node's runtime",
+            &bare[..bare.len().min(12)]
+        );
+        play.progress
+            .say(format!("{}: check: pod {pod}: {what}", play.target.name));
+        obs.actions.push(Action {
+            at,
+            pod: pod.clone(),
+            container: container.clone(),
+            what,
+        });
+        let back = |rec: &Recorder| {
+            restart_count(rec, &pod, &container) > restarts_before
+                && rec.pods().get(&pod).is_some_and(|p| {
+                    p.status
+                        .as_ref()
+                        .and_then(|s| s.init_container_statuses.as_ref())
+                        .into_iter()
+                        .flatten()
+                        .any(|c| {
+                            c.name == container && c.state.as_ref().is_some_and(|st| st.running.is_some())
+                        })
+                })
+        };
+        let what = format!("pod {pod}: sidecar {container} restarted and running");
+        let wait = play.recorder.wait_for(&what, window, back).await;
+        obs.waits.push(wait_record(&what, &wait, window));
+    }
+    Ok(())
+}
+
+/// Deletes every applied object (background propagation: owners take their pods with
+/// them, each pod with its own grace period), marks each recorded pod as deleted, and
+/// records until all of them are gone.
+async fn delete_workloads(play: &Play<'_>, window: Duration, obs: &mut Observation) -> Result<(), PlayError> {
+    let at = jiff::Timestamp::now();
+    for o in &obs.applied {
+        let (group, version) = o.api_version.rsplit_once('/').unwrap_or(("", &o.api_version));
+        let resource = kube::api::ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &o.kind));
+        let api: Api<DynamicObject> =
+            Api::namespaced_with(play.target.client.clone(), play.namespace, &resource);
+        match api.delete(&o.name, &DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => {}
+            Err(e) => return Err(PlayError::kube(format!("deleting {o}"))(e)),
+        }
+    }
+    let pods: Vec<String> = play.recorder.snapshot().timeline().pods.keys().cloned().collect();
+    for pod in &pods {
+        obs.actions.push(Action {
+            at,
+            pod: pod.clone(),
+            container: String::new(),
+            what: "deleted with its workload (its own terminationGracePeriodSeconds)".into(),
+        });
+    }
+    let what = "every pod of the workloads gone";
+    let gone = |rec: &Recorder| {
+        pods.iter().all(|pod| {
+            rec.timeline().pods.get(pod).is_some_and(|p| {
+                p.events
+                    .iter()
+                    .any(|e| matches!(e.kind, crate::timeline::PodEventKind::Deleted))
+            })
+        })
+    };
+    let wait = play.recorder.wait_for(what, window, gone).await;
+    obs.waits.push(wait_record(what, &wait, window));
+    Ok(())
 }
 
 /// Adds (or, with `add` false, removes) extended resources to every node's capacity

@@ -63,10 +63,10 @@ impl Findings {
 pub fn declared_sidecars(obs: &Observation) -> Vec<String> {
     let mut names = Vec::new();
     for path in &obs.manifests {
-        let Some(m) = crate::behaviour::manifest(path) else {
+        let Some(text) = manifest_text(obs, path) else {
             continue;
         };
-        let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(m.text) else {
+        let Ok(docs) = serde_saphyr::from_multiple::<serde_json::Value>(text) else {
             continue;
         };
         for d in docs {
@@ -82,8 +82,17 @@ pub fn declared_sidecars(obs: &Observation) -> Vec<String> {
     names
 }
 
+/// The text applied under `path`: one of the catalogue's manifests, or a document a
+/// `check` applied (kept in the observation).
+fn manifest_text<'a>(obs: &'a Observation, path: &str) -> Option<&'a str> {
+    match crate::behaviour::manifest(path) {
+        Some(m) => Some(m.text),
+        None => obs.sources.get(path).map(String::as_str),
+    }
+}
+
 /// The pod spec of a manifest document: its own for a Pod, its template's otherwise.
-fn pod_spec(d: &serde_json::Value) -> &serde_json::Value {
+pub fn pod_spec(d: &serde_json::Value) -> &serde_json::Value {
     if d["kind"] == "Pod" {
         &d["spec"]
     } else {
@@ -95,7 +104,7 @@ fn pod_spec(d: &serde_json::Value) -> &serde_json::Value {
 /// `spec.template.spec.initContainers[N]...`), looked up in the refused object of the
 /// manifest the runner applied: its name, when the manifest declares it with
 /// `restartPolicy: Always`.
-fn refused_declared_sidecar(r: &Rejection) -> Option<String> {
+fn refused_declared_sidecar(obs: &Observation, r: &Rejection) -> Option<String> {
     let index: usize = r
         .message
         .split("initContainers[")
@@ -104,8 +113,7 @@ fn refused_declared_sidecar(r: &Rejection) -> Option<String> {
         .next()?
         .parse()
         .ok()?;
-    let m = crate::behaviour::manifest(&r.file)?;
-    let docs = serde_saphyr::from_multiple::<serde_json::Value>(m.text).ok()?;
+    let docs = serde_saphyr::from_multiple::<serde_json::Value>(manifest_text(obs, &r.file)?).ok()?;
     // The runner names a refused object `Kind name`, or `Kind name (apiVersion)`.
     let mut words = r.object.split_whitespace();
     let (kind, name) = (words.next()?, words.next()?);
@@ -119,7 +127,8 @@ fn refused_declared_sidecar(r: &Rejection) -> Option<String> {
 /// The refusal the API server gives, with the gate off, to a pod whose declared sidecar
 /// has a probe: once `restartPolicy` is dropped, the probe sits on a regular init
 /// container, which may not have one.
-const PROBE_WITHOUT_RESTART_POLICY: &str = "may not be set for init containers without restartPolicy=Always";
+pub const PROBE_WITHOUT_RESTART_POLICY: &str =
+    "may not be set for init containers without restartPolicy=Always";
 
 /// `SidecarIgnored` when the observation shows the API server treating the declared
 /// sidecars as regular init containers, and only then; `None` (the judge goes on with
@@ -144,7 +153,7 @@ pub fn sidecar_ignored(obs: &Observation) -> Option<Judgement> {
         .rejections
         .iter()
         .filter(|r| r.message.contains(PROBE_WITHOUT_RESTART_POLICY))
-        .find_map(|r| refused_declared_sidecar(r).map(|n| (r, n)))
+        .find_map(|r| refused_declared_sidecar(obs, r).map(|n| (r, n)))
     {
         return Some(Judgement {
             page_findings: vec![],

@@ -18,3 +18,4 @@
 pub mod behaviour;
 pub mod evidence;
 pub mod lint;
+pub mod workload;

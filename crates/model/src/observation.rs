@@ -57,6 +57,11 @@ pub struct Observation {
     /// ask for them).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub logs: std::collections::BTreeMap<String, String>,
+    /// The text of each applied document that is not one of the catalogue's manifests
+    /// (a `check` of the user's own workloads), by the label it was applied under: the
+    /// judges read declared sidecars from it as from the catalogue's manifests.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub sources: std::collections::BTreeMap<String, String>,
 }
 
 impl Observation {

@@ -248,6 +248,10 @@ pub struct Report {
     pub clusters: Vec<ClusterReport>,
     pub results: Vec<CheckResult>,
     pub summary: Summary,
+    /// What a `check` of the user's workloads found that is no verdict: pods without
+    /// sidecars, invariants a workload did not exercise (and why).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 impl Report {
@@ -273,6 +277,7 @@ impl Report {
             clusters,
             results,
             summary: Summary::default(),
+            notes: vec![],
         };
         report.tally();
         report

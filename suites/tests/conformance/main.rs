@@ -5,3 +5,4 @@
 
 mod nextest_profiles;
 mod replay;
+mod workload;

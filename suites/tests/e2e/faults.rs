@@ -52,6 +52,7 @@ pub async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Resul
         reuse: false,
         template: DEFAULT_TEMPLATE.to_string(),
         parallel: 1,
+        check: None,
     };
     let progress = Progress::new(false);
     let prepared = matrix::prepare(&opts, &progress).await?;

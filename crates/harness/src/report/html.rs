@@ -87,6 +87,14 @@ pub fn render_with(report: &Report, observation: impl Fn(&CheckResult) -> Option
                         }
                     }
                 }
+                @if !report.notes.is_empty() {
+                    h2 { "Not judged" }
+                    ul {
+                        @for n in &report.notes {
+                            li { (n) }
+                        }
+                    }
+                }
                 h2 { "Evidence" }
                 @for (i, r) in report.results.iter().enumerate() {
                     (details(i, r, observation(r).as_ref()))
@@ -187,7 +195,7 @@ fn details(i: usize, r: &CheckResult, obs: Option<&Observation>) -> Markup {
                 }
             }
             @if let Some(obs) = obs {
-                @for (name, pod) in &obs.timeline.pods {
+                @for (name, pod) in obs.timeline.pods.iter().filter(|(name, _)| drawn_for(r, name)) {
                     (super::timeline::pod_figure(name, pod))
                 }
             }
@@ -202,6 +210,13 @@ fn details(i: usize, r: &CheckResult, obs: Option<&Observation>) -> Markup {
             }
         }
     }
+}
+
+/// Whether a result's drawing shows `pod`: a `check` result (`invariant@Kind/name`)
+/// shares its observation with every workload of the check, so it draws the pods its
+/// evidence names; a catalogue behaviour's observation is its own, drawn whole.
+fn drawn_for(r: &CheckResult, pod: &str) -> bool {
+    !r.behaviour.contains('@') || r.evidence.iter().any(|e| e.contains(&format!("pod {pod}:")))
 }
 
 /// `confirmed`, `wrong` or `not-shown`, as report.json spells a page status.

@@ -122,6 +122,13 @@ pub fn render(report: &Report) -> String {
         }
     }
 
+    if !report.notes.is_empty() {
+        out.push_str("## Not judged\n\n");
+        for n in &report.notes {
+            let _ = writeln!(out, "- {}", bullet(n));
+        }
+        out.push('\n');
+    }
     if !report.stand_ins.is_empty() {
         out.push_str("## Images that stood in for upstream ones\n\n");
         for s in &report.stand_ins {

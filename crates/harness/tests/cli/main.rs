@@ -340,3 +340,41 @@ fn lint_page_refuses_an_observation_of_another_behaviour() {
     assert_ne!(code, 0);
     assert!(err.contains("not of page-lint"), "{err}");
 }
+
+#[test]
+fn check_refuses_inputs_that_hold_no_manifests_before_any_cluster() {
+    let dir = std::env::temp_dir().join(format!("sc-cli-check-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("empty")).unwrap();
+    std::fs::write(dir.join("notes.txt"), "hello").unwrap();
+    std::fs::write(dir.join("comments.yaml"), "# nothing here\n---\n# nor here\n").unwrap();
+    let (code, err) = stderr_of(cli().args(["check", "/nonexistent/workloads.yaml"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("/nonexistent/workloads.yaml"), "{err}");
+    let (code, err) = stderr_of(cli().arg("check").arg(dir.join("notes.txt")));
+    assert_eq!(code, 2);
+    assert!(err.contains("notes.txt: not a YAML file"), "{err}");
+    for empty in ["empty", "comments.yaml"] {
+        let (code, err) = stderr_of(cli().arg("check").arg(dir.join(empty)));
+        assert_eq!(code, 2, "{empty}");
+        assert!(err.contains("no Kubernetes object found"), "{empty}: {err}");
+    }
+    let (code, err) = stderr_of(cli().args(["check"]));
+    assert_eq!(code, 2);
+    assert!(err.contains("<PATHS>"), "{err}");
+    let (code, err) = stderr_of(
+        cli()
+            .arg("check")
+            .arg(dir.join("comments.yaml"))
+            .args(["--disrupt", "everything"]),
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("sidecars"), "{err}");
+}
+
+#[test]
+fn check_states_its_deadline_default_in_its_help() {
+    let (code, out) = stdout_of(cli().args(["check", "--help"]));
+    assert_eq!(code, 0);
+    assert!(out.contains("[default: 180]"), "{out}");
+    assert!(out.contains("--terminate") && out.contains("--disrupt"), "{out}");
+}

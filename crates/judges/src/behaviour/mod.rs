@@ -87,6 +87,18 @@ pub enum Step {
         containers: &'static [&'static str],
         window: Duration,
     },
+    /// Apply each manifest (one document each), going on past those the API server
+    /// refuses (each refusal is recorded): a `check` of the user's workloads, where a
+    /// refused object is a result of its own and the others still run. The texts go
+    /// into [`Observation::sources`].
+    ApplyEach(&'static [Manifest]),
+    /// Make every sidecar of every recorded pod exit once, in turn, by stopping its
+    /// container through the node's runtime (kind nodes only), waiting after each for it
+    /// to run again.
+    DisruptSidecars { window: Duration },
+    /// Delete every applied object (pods through their owners' deletion), record a
+    /// deletion action per recorded pod, and record until every such pod is gone.
+    DeleteWorkloads { window: Duration },
     /// Check the page itself: each of its YAML blocks as a server-side dry run (strict),
     /// a block refused for its apiVersion once more with only that corrected. The judge
     /// adds what the page shows without a cluster ([`crate::lint`]).
@@ -108,6 +120,9 @@ impl Step {
             Step::DeletePod { .. } => "delete-pod",
             Step::RestartInTurn { .. } => "restart-in-turn",
             Step::LintPage => "lint-page",
+            Step::ApplyEach(_) => "apply-each",
+            Step::DisruptSidecars { .. } => "disrupt-sidecars",
+            Step::DeleteWorkloads { .. } => "delete-workloads",
         }
     }
 }
@@ -165,7 +180,7 @@ pub fn manifests() -> Vec<Manifest> {
     for b in CATALOGUE {
         for step in b.scenario.steps {
             let applied: &[Manifest] = match step {
-                Step::Apply(ms) => ms,
+                Step::Apply(ms) | Step::ApplyEach(ms) => ms,
                 Step::ExpectRejection { manifest, .. } => std::slice::from_ref(manifest),
                 _ => &[],
             };
