@@ -18,13 +18,14 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::cluster::kind;
+use crate::error::DeleteError;
 
 /// A resource the harness created that could not be deleted.
 #[derive(Debug, thiserror::Error)]
-#[error("could not delete {what}: {detail}")]
+#[error("could not delete {what}: {cause}")]
 pub struct CleanupError {
     pub what: String,
-    pub detail: String,
+    pub cause: DeleteError,
 }
 
 /// Something to delete.
@@ -40,20 +41,20 @@ pub enum Resource {
 
 impl Resource {
     fn delete(&self) -> Result<(), CleanupError> {
-        self.delete_text().map_err(|detail| CleanupError {
+        self.delete_inner().map_err(|cause| CleanupError {
             what: self.describe(),
-            detail,
+            cause,
         })
     }
 
-    fn delete_text(&self) -> Result<(), String> {
+    fn delete_inner(&self) -> Result<(), DeleteError> {
         match self {
             Resource::KindCluster { kind, name } => {
                 // kind may lose a race with a removal already under way: retry, then
                 // remove the node containers by kind's label.
                 let mut last = Ok(());
                 for _ in 0..3 {
-                    last = kind::delete(kind, name).map_err(|e| e.to_string());
+                    last = kind::delete(kind, name).map_err(|e| DeleteError::Kind(Box::new(e)));
                     if last.is_ok() {
                         break;
                     }
@@ -69,13 +70,19 @@ impl Resource {
                     .args(["rm", "-f", "-v", name])
                     .stdout(Stdio::null())
                     .output()
-                    .map_err(|e| format!("docker rm -f {name}: {e}"))?;
+                    .map_err(|error| DeleteError::Spawn {
+                        command: format!("docker rm -f {name}"),
+                        error,
+                    })?;
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 // Already gone (testcontainers removes its containers itself) is fine.
                 if out.status.success() || stderr.contains("No such container") {
                     Ok(())
                 } else {
-                    Err(format!("docker rm -f {name}: {}", stderr.trim()))
+                    Err(DeleteError::Docker {
+                        command: format!("docker rm -f {name}"),
+                        stderr: stderr.trim().to_string(),
+                    })
                 }
             }
             Resource::Volume { name } => {
@@ -83,14 +90,17 @@ impl Resource {
                     .args(["volume", "rm", "-f", name])
                     .stdout(Stdio::null())
                     .output()
-                    .map_err(|e| format!("docker volume rm -f {name}: {e}"))?;
+                    .map_err(|error| DeleteError::Spawn {
+                        command: format!("docker volume rm -f {name}"),
+                        error,
+                    })?;
                 if out.status.success() {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "docker volume rm -f {name}: {}",
-                        String::from_utf8_lossy(&out.stderr).trim()
-                    ))
+                    Err(DeleteError::Docker {
+                        command: format!("docker volume rm -f {name}"),
+                        stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+                    })
                 }
             }
         }

@@ -14,6 +14,8 @@ use k8s_openapi::api::core::v1::{Event, Pod};
 use kube::api::{ListParams, LogParams};
 use kube::{Api, Client};
 
+use crate::error::RequestError;
+
 /// Bound on each request: after a fault the API server may never answer.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -139,10 +141,10 @@ async fn node_journal(cluster: &str, since: jiff::Timestamp, dir: &Path) {
     .await;
 }
 
-async fn bounded<T>(f: impl Future<Output = Result<T, kube::Error>>) -> Result<T, String> {
+async fn bounded<T>(f: impl Future<Output = Result<T, kube::Error>>) -> Result<T, RequestError> {
     match tokio::time::timeout(REQUEST_TIMEOUT, f).await {
-        Ok(r) => r.map_err(|e| e.to_string()),
-        Err(_) => Err(format!("no answer within {} s", REQUEST_TIMEOUT.as_secs())),
+        Ok(r) => r.map_err(RequestError::Kube),
+        Err(_) => Err(RequestError::NoAnswer(REQUEST_TIMEOUT)),
     }
 }
 

@@ -1,5 +1,10 @@
 //! Typed errors of the library, for the places where callers branch on what went wrong.
-//! The binary and the tests wrap them in `anyhow` with context.
+//! The binary and the tests add context to them; no library module returns a string or
+//! a type-erased error.
+//!
+//! The messages are what users read (`error: ...`, the reports' reasons). The binary
+//! prints an error with its chain of sources, so a variant either says its cause in its
+//! message and keeps it out of `source()` (a field named `error`), or is `transparent`.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -58,6 +63,31 @@ impl SupplyError {
     }
 }
 
+/// Why no registry answered for an image (asked through the Docker engine).
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    #[error("starting an async runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error("the Docker engine: {0}")]
+    Engine(testcontainers::bollard::errors::Error),
+    #[error("no answer within {} s", .0.as_secs())]
+    NoAnswer(Duration),
+    /// The engine asked the registry, which failed or refused.
+    #[error("{0}")]
+    Registry(testcontainers::bollard::errors::Error),
+    #[error("the registry probe panicked")]
+    Panicked,
+}
+
+/// Why the nodes cannot pull the workload images from their registry themselves.
+#[derive(Debug, thiserror::Error)]
+pub enum NoUpstream {
+    #[error("the Docker engine reaches registries through mirrors {mirrors}")]
+    Mirrors { mirrors: String },
+    #[error("no registry answers for {image}: {error}")]
+    NoAnswer { image: String, error: ResolveError },
+}
+
 /// Errors of cluster creation and access.
 #[derive(Debug, thiserror::Error)]
 pub enum ClusterError {
@@ -74,8 +104,42 @@ pub enum ClusterError {
     Unreachable { kubeconfig: PathBuf, detail: String },
     #[error(transparent)]
     Cleanup(#[from] crate::cleanup::CleanupError),
+    #[error("{path}: {error}")]
+    Io { path: PathBuf, error: std::io::Error },
+    /// `kind` could not be started, or waited for.
+    #[error("{doing} {program}: {error}")]
+    Tool {
+        doing: &'static str,
+        program: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("kind-config.yaml is not valid YAML: {0}")]
+    ConfigYaml(Box<serde_saphyr::DeserializeError>),
+    /// The kind config template does not have the shape the harness fills in.
     #[error("{0}")]
-    Other(String),
+    ConfigShape(&'static str),
+    #[error("rendering kind config: {0}")]
+    RenderConfig(serde_saphyr::SerializeError),
+    #[error("{kubeconfig}: cannot read a 1.MINOR.PATCH version from the server's {server_version:?}")]
+    ServerVersion {
+        kubeconfig: PathBuf,
+        server_version: String,
+    },
+    #[error("{0}")]
+    Version(sidecar_conformance_model::version::VersionError),
+    #[error("refusing to delete {name}: not a cluster of the harness")]
+    NotOurs { name: String },
+    #[error("kind delete cluster --name {name} failed: {stderr}")]
+    DeleteFailed { name: String, stderr: String },
+    /// A new cluster whose nodes or CoreDNS were not ready in time.
+    #[error("{name}: {error}")]
+    Unhealthy { name: String, error: WaitTimeout },
+    /// A cluster the keeper could not create, for the tests that find it in its list.
+    #[error("cluster {name} was not created: {reason}")]
+    NotCreated { name: String, reason: String },
+    /// A creation error as the keeper recorded it in its list of clusters.
+    #[error("{0}")]
+    Recorded(String),
 }
 
 /// Errors of applying manifests.
@@ -130,8 +194,9 @@ pub enum PlayError {
     Wait(#[from] WaitTimeout),
     #[error("{path}: {error}")]
     Io { path: PathBuf, error: std::io::Error },
+    /// Said in the message, not as a source: the binary would print it twice.
     #[error("{0}")]
-    Json(#[from] serde_json::Error),
+    Json(serde_json::Error),
     /// Making a sidecar exit through the node's container runtime failed.
     #[error(
         "stopping {container} on node {node} through its runtime (a kind node of this machine is needed): {detail}"
@@ -141,6 +206,12 @@ pub enum PlayError {
         node: String,
         detail: String,
     },
+}
+
+impl From<serde_json::Error> for PlayError {
+    fn from(e: serde_json::Error) -> Self {
+        PlayError::Json(e)
+    }
 }
 
 impl PlayError {
@@ -154,8 +225,16 @@ impl PlayError {
 /// Errors of the run's local registry.
 #[derive(Debug, thiserror::Error)]
 pub enum RegistryError {
-    #[error("starting the local registry from {image}: {detail}")]
-    Start { image: String, detail: String },
+    #[error("starting the local registry from {image}: {error}")]
+    Start {
+        image: String,
+        error: Box<testcontainers::TestcontainersError>,
+    },
+    #[error("starting the local registry from {image}: its port: {error}")]
+    Port {
+        image: String,
+        error: Box<testcontainers::TestcontainersError>,
+    },
     #[error("docker {command} failed: {stderr}")]
     Docker { command: String, stderr: String },
     #[error("docker {command}: {error}")]
@@ -213,12 +292,96 @@ pub enum RunError {
     #[error("{0}")]
     Refused(String),
     /// The keeper of clusters for a test runner.
-    #[error("{0}")]
-    Keeper(String),
+    #[error(transparent)]
+    Keeper(#[from] KeeperError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Json(#[from] serde_json::Error),
+    /// Said in the message, not as a source: the binary would print it twice.
     #[error("a task of the run ended abnormally: {0}")]
-    Task(#[from] tokio::task::JoinError),
+    Task(tokio::task::JoinError),
+}
+
+impl From<tokio::task::JoinError> for RunError {
+    fn from(e: tokio::task::JoinError) -> Self {
+        RunError::Task(e)
+    }
+}
+
+/// Errors of the keeper of clusters for a test runner (`clusters up`, `clusters serve`,
+/// `clusters wait`) and of the tests reading the list of clusters it publishes.
+#[derive(Debug, thiserror::Error)]
+pub enum KeeperError {
+    /// A test was run without the nextest setup script that names the clusters.
+    #[error(
+        "{env} is not set: e2e tests get their clusters from the nextest setup script; run them with `./conformance test` or `cargo nextest run --profile e2e` (see README)"
+    )]
+    NoClustersList { env: &'static str },
+    #[error("{path}: {error}")]
+    ReadClustersList { path: PathBuf, error: std::io::Error },
+    #[error("{path} is not a clusters list of the keeper: {error}")]
+    BadClustersList { path: PathBuf, error: serde_json::Error },
+    /// The keeper ended before it announced the clusters; its log says why.
+    #[error("the cluster keeper exited ({status}) before the clusters were up; its log {log}:\n{tail}")]
+    ExitedEarly {
+        status: std::process::ExitStatus,
+        log: PathBuf,
+        tail: String,
+    },
+    #[error("cluster keeper {pid} still running after {} s", after.as_secs())]
+    StillRunning { pid: u32, after: Duration },
+    #[error("pidfd_open({pid}): not a process id")]
+    NotAPid { pid: u32 },
+    #[error("pidfd_open({pid}): {error}")]
+    Pidfd { pid: u32, error: std::io::Error },
+}
+
+/// Why a resource the harness created could not be deleted (the cause inside
+/// [`crate::cleanup::CleanupError`]).
+#[derive(Debug, thiserror::Error)]
+pub enum DeleteError {
+    /// `kind delete cluster` failed and node containers of the cluster are left.
+    #[error("{0}")]
+    Kind(Box<ClusterError>),
+    /// A docker command could not be started.
+    #[error("{command}: {error}")]
+    Spawn { command: String, error: std::io::Error },
+    /// A docker command failed.
+    #[error("{command}: {stderr}")]
+    Docker { command: String, stderr: String },
+}
+
+/// Why the API server's readiness probe (`GET /readyz`) failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProbeError {
+    #[error("{0}")]
+    Request(http::Error),
+    #[error("GET /readyz: {0}")]
+    Failed(kube::Error),
+    #[error("no answer to GET /readyz within {} s", .0.as_secs())]
+    NoAnswer(Duration),
+}
+
+/// A request of the diagnostics that failed or did not answer in time.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error("{0}")]
+    Kube(kube::Error),
+    #[error("no answer within {} s", .0.as_secs())]
+    NoAnswer(Duration),
+}
+
+/// Why the tests' user without root ([`crate::testing::USER`]) cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TestUserError {
+    /// A command could not be started.
+    #[error("{command}: {error}")]
+    Spawn { command: String, error: std::io::Error },
+    #[error("useradd {user}: {stderr}")]
+    Useradd { user: &'static str, stderr: String },
+    #[error("{user} is not in the docker group: {groups}")]
+    NotInDockerGroup { user: &'static str, groups: String },
+    #[error("chown -R {user} {path}")]
+    Chown { user: &'static str, path: PathBuf },
 }

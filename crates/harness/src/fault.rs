@@ -29,6 +29,7 @@ use tokio::io::AsyncBufReadExt;
 use tokio::sync::watch;
 
 use crate::apply::MANAGED_BY;
+use crate::error::ProbeError;
 
 /// Where a fault came from; each source sets and clears its own.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -330,17 +331,14 @@ async fn follow_docker_events(cluster: &str, board: &Board) -> String {
 
 /// Asks the API server whether it is ready (`/readyz` checks etcd too, unlike
 /// `/version`); `Err` with the reason when it is not or does not answer.
-async fn probe_api(client: &Client) -> Result<(), String> {
+async fn probe_api(client: &Client) -> Result<(), ProbeError> {
     let request = http::Request::get("/readyz")
         .body(Vec::new())
-        .map_err(|e| e.to_string())?;
+        .map_err(ProbeError::Request)?;
     match tokio::time::timeout(API_PROBE_TIMEOUT, client.request_text(request)).await {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(format!("GET /readyz: {e}")),
-        Err(_) => Err(format!(
-            "no answer to GET /readyz within {} s",
-            API_PROBE_TIMEOUT.as_secs()
-        )),
+        Ok(Err(e)) => Err(ProbeError::Failed(e)),
+        Err(_) => Err(ProbeError::NoAnswer(API_PROBE_TIMEOUT)),
     }
 }
 
@@ -448,7 +446,7 @@ async fn watch_leases(client: Client, board: Arc<Board>) {
                     }
                     // The lease cannot be read: the API server is the fault, not the kubelet.
                     _ => match probe_api(&client).await {
-                        Err(why) => board.set(Source::Api, Some(fault(FaultKind::ApiServer, why))),
+                        Err(why) => board.set(Source::Api, Some(fault(FaultKind::ApiServer, why.to_string()))),
                         // Read again one renew interval later, not in a tight loop.
                         Ok(()) => {
                             if let Some(r) = leases.get_mut(&name) {

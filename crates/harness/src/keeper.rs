@@ -22,8 +22,7 @@ use tokio::io::unix::AsyncFd;
 
 use crate::behaviour::Behaviour;
 use crate::cluster::{Cluster, CreateFailure};
-use crate::error::ClusterError;
-use crate::error::RunError;
+use crate::error::{ClusterError, KeeperError, RunError};
 use crate::matrix::{self, ClusterRequest, RunOptions};
 use crate::progress::Progress;
 use crate::report::{CheckResult, ClusterReport, Report, ReportFiles};
@@ -61,15 +60,15 @@ pub struct ClustersFile {
 
 impl ClustersFile {
     /// Reads the file named by [`CLUSTERS_ENV`].
-    pub fn from_env() -> Result<ClustersFile, RunError> {
-        let path = std::env::var_os(CLUSTERS_ENV).ok_or_else(|| {
-            RunError::Keeper(format!(
-                "{CLUSTERS_ENV} is not set: e2e tests get their clusters from the nextest setup script; run them with `./conformance test` or `cargo nextest run --profile e2e` (see README)"
-            ))
-        })?;
-        let text = std::fs::read_to_string(&path)
-            .map_err(|e| RunError::Keeper(format!("{}: {e}", PathBuf::from(&path).display())))?;
-        Ok(serde_json::from_str(&text)?)
+    pub fn from_env() -> Result<ClustersFile, KeeperError> {
+        let path = PathBuf::from(
+            std::env::var_os(CLUSTERS_ENV).ok_or(KeeperError::NoClustersList { env: CLUSTERS_ENV })?,
+        );
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(error) => return Err(KeeperError::ReadClustersList { path, error }),
+        };
+        serde_json::from_str(&text).map_err(|error| KeeperError::BadClustersList { path, error })
     }
 
     /// The entry of a kind cluster of `version` and `gate`.
@@ -84,18 +83,15 @@ impl ClustersFile {
 impl ClusterEntry {
     /// A [`Cluster`] handle for the tests (not owned: the keeper deletes it).
     pub fn cluster(&self) -> Result<Cluster, ClusterError> {
-        let path = self.kubeconfig.as_ref().ok_or_else(|| {
-            ClusterError::Other(format!(
-                "cluster {} was not created: {}",
-                self.report.name,
-                self.report.creation_error.clone().unwrap_or_default()
-            ))
+        let path = self.kubeconfig.as_ref().ok_or_else(|| ClusterError::NotCreated {
+            name: self.report.name.clone(),
+            reason: self.report.creation_error.clone().unwrap_or_default(),
         })?;
         let version = self
             .report
             .kubernetes_version
             .parse()
-            .map_err(|e| ClusterError::Other(format!("{e}")))?;
+            .map_err(ClusterError::Version)?;
         Ok(Cluster::known(
             &self.report.name,
             path,
@@ -107,7 +103,7 @@ impl ClusterEntry {
     /// The failure of a cluster that could not be created, as the runner needs it.
     pub fn failure(&self) -> Option<CreateFailure> {
         self.kubeconfig.is_none().then(|| CreateFailure {
-            error: ClusterError::Other(self.report.creation_error.clone().unwrap_or_default()),
+            error: ClusterError::Recorded(self.report.creation_error.clone().unwrap_or_default()),
             gate_lines: self.report.gate_log.clone(),
             elapsed: Duration::from_millis(self.report.create_ms),
         })
@@ -169,11 +165,12 @@ pub fn up(
     }
     let Some(clusters_file) = ready else {
         let status = child.wait()?;
-        return Err(RunError::Keeper(format!(
-            "the cluster keeper exited ({status}) before the clusters were up; its log {}:\n{}",
-            log_path.display(),
-            crate::process::tail(&log_path, 30)
-        )));
+        return Err(KeeperError::ExitedEarly {
+            status,
+            tail: crate::process::tail(&log_path, 30),
+            log: log_path,
+        }
+        .into());
     };
     if let Some(env_file) = env_file {
         let mut f = std::fs::OpenOptions::new()
@@ -334,12 +331,9 @@ pub async fn wait_for_keepers(cache: &Path, deadline: Duration, progress: &Progr
                 let _ = fd.readable().await;
             }
         };
-        tokio::time::timeout(deadline, readable).await.map_err(|_| {
-            RunError::Keeper(format!(
-                "cluster keeper {pid} still running after {} s",
-                deadline.as_secs()
-            ))
-        })?;
+        tokio::time::timeout(deadline, readable)
+            .await
+            .map_err(|_| KeeperError::StillRunning { pid, after: deadline })?;
     }
     Ok(())
 }
@@ -373,11 +367,13 @@ pub fn test_runner_pid() -> u32 {
     parent
 }
 
-fn pidfd_open(pid: u32) -> Result<OwnedFd, RunError> {
+fn pidfd_open(pid: u32) -> Result<OwnedFd, KeeperError> {
     let raw = i32::try_from(pid).ok().and_then(rustix::process::Pid::from_raw);
-    let pid_t = raw.ok_or_else(|| RunError::Keeper(format!("pidfd_open({pid}): not a process id")))?;
-    rustix::process::pidfd_open(pid_t, rustix::process::PidfdFlags::empty())
-        .map_err(|e| RunError::Keeper(format!("pidfd_open({pid}): {}", std::io::Error::from(e))))
+    let pid_t = raw.ok_or(KeeperError::NotAPid { pid })?;
+    rustix::process::pidfd_open(pid_t, rustix::process::PidfdFlags::empty()).map_err(|e| KeeperError::Pidfd {
+        pid,
+        error: std::io::Error::from(e),
+    })
 }
 
 /// Returns when the process behind `pidfd` has exited, or on SIGINT/SIGTERM.

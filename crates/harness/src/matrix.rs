@@ -449,7 +449,10 @@ async fn healthy(cluster: &Cluster) -> Result<crate::cluster::Health, crate::err
     let client = cluster.client().await?;
     crate::cluster::check_health(&client, HEALTH_DEADLINE)
         .await
-        .map_err(|e| crate::error::ClusterError::Other(format!("{}: {e}", cluster.name)))
+        .map_err(|error| crate::error::ClusterError::Unhealthy {
+            name: cluster.name.clone(),
+            error,
+        })
 }
 
 /// Runs `behaviours` on a cluster (concurrently: each has its own namespace); each

@@ -88,9 +88,9 @@ impl LocalRegistry {
                 .with_label(OWNER_LABEL, std::process::id().to_string())
                 .with_startup_timeout(Duration::from_secs(60))
         };
-        let failed = |detail: String| RegistryError::Start {
+        let failed = |error| RegistryError::Start {
             image: images.registry_image.clone(),
-            detail,
+            error: Box::new(error),
         };
 
         let loader_name = format!("{name}-loading");
@@ -101,11 +101,14 @@ impl LocalRegistry {
             .with_host_config_modifier(publish_on_loopback)
             .start()
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(failed)?;
         let port = loader
             .get_host_port_ipv4(5000.tcp())
             .await
-            .map_err(|e| failed(format!("its port: {e}")))?;
+            .map_err(|error| RegistryError::Port {
+                image: images.registry_image.clone(),
+                error: Box::new(error),
+            })?;
         for s in &images.stand_ins {
             push(&s.local_image, &format!("127.0.0.1:{port}/{}", s.served_as))?;
         }
@@ -119,7 +122,7 @@ impl LocalRegistry {
             .with_host_config_modifier(publish_nothing)
             .start()
             .await
-            .map_err(|e| failed(e.to_string()))?;
+            .map_err(failed)?;
         Ok(LocalRegistry {
             endpoint: format!("{name}:5000"),
             name,

@@ -7,18 +7,20 @@
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::error::TestUserError;
+
 /// The user without root the tests run the harness and the CI scripts as.
 pub const USER: &str = "sc-user";
 
 /// Makes sure [`USER`] exists and is in the `docker` group (as root), or says why it
 /// cannot.
-pub fn ensure_user() -> Result<(), String> {
+pub fn ensure_user() -> Result<(), TestUserError> {
     let exists = Command::new("id")
         .arg(USER)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-        .map_err(|e| format!("id: {e}"))?;
+        .map_err(spawn("id".into()))?;
     if !exists.success() {
         let out = Command::new("useradd")
             .args([
@@ -30,38 +32,49 @@ pub fn ensure_user() -> Result<(), String> {
                 USER,
             ])
             .output()
-            .map_err(|e| format!("useradd: {e}"))?;
+            .map_err(spawn("useradd".into()))?;
         if !out.status.success() {
-            return Err(format!(
-                "useradd {USER}: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
+            return Err(TestUserError::Useradd {
+                user: USER,
+                stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+            });
         }
     }
     let groups = Command::new("id")
         .args(["-nG", USER])
         .output()
-        .map_err(|e| format!("id -nG {USER}: {e}"))?;
+        .map_err(spawn(format!("id -nG {USER}")))?;
     let groups = String::from_utf8_lossy(&groups.stdout);
     if groups.split_whitespace().any(|g| g == "docker") {
         Ok(())
     } else {
-        Err(format!("{USER} is not in the docker group: {groups}"))
+        Err(TestUserError::NotInDockerGroup {
+            user: USER,
+            groups: groups.into_owned(),
+        })
     }
 }
 
 /// Gives `path` (recursively) to [`USER`].
-pub fn give_to_user(path: &Path) -> Result<(), String> {
+pub fn give_to_user(path: &Path) -> Result<(), TestUserError> {
     let status = Command::new("chown")
         .args(["-R", USER])
         .arg(path)
         .status()
-        .map_err(|e| format!("chown: {e}"))?;
+        .map_err(spawn("chown".into()))?;
     if status.success() {
         Ok(())
     } else {
-        Err(format!("chown -R {USER} {}", path.display()))
+        Err(TestUserError::Chown {
+            user: USER,
+            path: path.to_path_buf(),
+        })
     }
+}
+
+/// For `map_err`: a command that could not be started.
+fn spawn(command: String) -> impl FnOnce(std::io::Error) -> TestUserError {
+    move |error| TestUserError::Spawn { command, error }
 }
 
 /// A command that runs `program` as [`USER`] when this process is root, else as this

@@ -98,24 +98,22 @@ pub struct ClusterSpec {
 
 /// Renders the template for `spec`: the YAML kind gets.
 pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, ClusterError> {
-    let mut config: Value = serde_saphyr::from_str(template)
-        .map_err(|e| ClusterError::Other(format!("kind-config.yaml is not valid YAML: {e}")))?;
+    let mut config: Value =
+        serde_saphyr::from_str(template).map_err(|e| ClusterError::ConfigYaml(Box::new(e)))?;
     let obj = config
         .as_object_mut()
-        .ok_or_else(|| ClusterError::Other("kind-config.yaml is not a mapping".into()))?;
+        .ok_or(ClusterError::ConfigShape("kind-config.yaml is not a mapping"))?;
 
     let nodes = obj
         .entry("nodes")
         .or_insert_with(|| json!([{"role": "control-plane"}]));
     let Some(nodes) = nodes.as_array_mut() else {
-        return Err(ClusterError::Other(
-            "kind-config.yaml: nodes is not a list".into(),
-        ));
+        return Err(ClusterError::ConfigShape("kind-config.yaml: nodes is not a list"));
     };
     for node in nodes.iter_mut() {
-        let node = node
-            .as_object_mut()
-            .ok_or_else(|| ClusterError::Other("kind-config.yaml: a node is not a mapping".into()))?;
+        let node = node.as_object_mut().ok_or(ClusterError::ConfigShape(
+            "kind-config.yaml: a node is not a mapping",
+        ))?;
         node.insert("image".into(), json!(spec.node_image));
         if let Some(mirror) = &spec.mirror {
             let mounts = node.entry("extraMounts").or_insert_with(|| json!([]));
@@ -170,7 +168,7 @@ pub fn render_config(template: &str, spec: &ClusterSpec) -> Result<String, Clust
         patches.push(Value::String(kubelet));
     }
 
-    serde_saphyr::to_string(&config).map_err(|e| ClusterError::Other(format!("rendering kind config: {e}")))
+    serde_saphyr::to_string(&config).map_err(ClusterError::RenderConfig)
 }
 
 /// The name of a cluster: prefix, version, gate and a run-specific suffix, short enough
@@ -189,8 +187,11 @@ pub fn create(
     log_path: &Path,
 ) -> Result<(), ClusterError> {
     let started = Instant::now();
-    let log = std::fs::File::create(log_path)
-        .map_err(|e| ClusterError::Other(format!("{}: {e}", log_path.display())))?;
+    let io = |error| ClusterError::Io {
+        path: log_path.to_path_buf(),
+        error,
+    };
+    let log = std::fs::File::create(log_path).map_err(io)?;
     let mut child = Command::new(kind)
         .args([
             "create", "cluster", "--name", &spec.name, "--wait", "3m", "--retain",
@@ -200,17 +201,23 @@ pub fn create(
         .arg("--kubeconfig")
         .arg(kubeconfig)
         .stdin(Stdio::null())
-        .stdout(log.try_clone().map_err(|e| ClusterError::Other(e.to_string()))?)
+        .stdout(log.try_clone().map_err(io)?)
         .stderr(log)
         // Out of the terminal's process group: on Ctrl-C the harness stops kind itself
         // and then deletes the cluster, instead of racing kind's own clean-up.
         .process_group(0)
         .spawn()
-        .map_err(|e| ClusterError::Other(format!("running {}: {e}", kind.display())))?;
+        .map_err(|error| ClusterError::Tool {
+            doing: "running",
+            program: kind.to_path_buf(),
+            error,
+        })?;
     let guard = crate::process::ChildGuard::new(child.id());
-    let status = child
-        .wait()
-        .map_err(|e| ClusterError::Other(format!("waiting for {}: {e}", kind.display())))?;
+    let status = child.wait().map_err(|error| ClusterError::Tool {
+        doing: "waiting for",
+        program: kind.to_path_buf(),
+        error,
+    })?;
     drop(guard);
     if status.success() {
         return Ok(());
@@ -226,9 +233,9 @@ pub fn create(
 /// Runs `kind delete cluster`. Refuses names without the harness's prefix.
 pub fn delete(kind: &Path, name: &str) -> Result<(), ClusterError> {
     if !name.starts_with(NAME_PREFIX) {
-        return Err(ClusterError::Other(format!(
-            "refusing to delete {name}: not a cluster of the harness"
-        )));
+        return Err(ClusterError::NotOurs {
+            name: name.to_string(),
+        });
     }
     let out = Command::new(kind)
         .args(["delete", "cluster", "--name", name])
@@ -237,14 +244,18 @@ pub fn delete(kind: &Path, name: &str) -> Result<(), ClusterError> {
         .arg("/dev/null")
         .stdin(Stdio::null())
         .output()
-        .map_err(|e| ClusterError::Other(format!("running {}: {e}", kind.display())))?;
+        .map_err(|error| ClusterError::Tool {
+            doing: "running",
+            program: kind.to_path_buf(),
+            error,
+        })?;
     if out.status.success() {
         Ok(())
     } else {
-        Err(ClusterError::Other(format!(
-            "kind delete cluster --name {name} failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )))
+        Err(ClusterError::DeleteFailed {
+            name: name.to_string(),
+            stderr: String::from_utf8_lossy(&out.stderr).trim().to_string(),
+        })
     }
 }
 

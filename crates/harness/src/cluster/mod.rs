@@ -79,11 +79,9 @@ impl Cluster {
     /// An existing cluster from a kubeconfig; its version is read from the API server.
     pub async fn from_kubeconfig(path: &Path, gate: GateSetting) -> Result<Cluster, ClusterError> {
         let (_, server_version) = client_for(path).await?;
-        let version = parse_server_version(&server_version).ok_or_else(|| {
-            ClusterError::Other(format!(
-                "{}: cannot read a 1.MINOR.PATCH version from the server's {server_version:?}",
-                path.display()
-            ))
+        let version = parse_server_version(&server_version).ok_or_else(|| ClusterError::ServerVersion {
+            kubeconfig: path.to_path_buf(),
+            server_version: server_version.clone(),
         })?;
         Ok(Cluster {
             name: format!("kubeconfig-{}", version.slug()),
@@ -271,9 +269,12 @@ impl KindProvider {
                     endpoint: new.endpoint.clone(),
                     certs_dir: old.certs_dir.clone(),
                 };
-                moved.write_hosts_toml().map_err(|e| {
+                moved.write_hosts_toml().map_err(|error| {
                     fail(
-                        ClusterError::Other(format!("{}: {e}", old.certs_dir.display())),
+                        ClusterError::Io {
+                            path: old.certs_dir.clone(),
+                            error,
+                        },
                         vec![],
                     )
                 })?;
@@ -288,12 +289,22 @@ impl KindProvider {
             });
         }
         let dir = self.run_dir.join("clusters").join(&spec.name);
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| fail(ClusterError::Other(format!("{}: {e}", dir.display())), vec![]))?;
+        std::fs::create_dir_all(&dir).map_err(|error| {
+            fail(
+                ClusterError::Io {
+                    path: dir.clone(),
+                    error,
+                },
+                vec![],
+            )
+        })?;
         if let Some(mirror) = &spec.mirror {
-            mirror.write_hosts_toml().map_err(|e| {
+            mirror.write_hosts_toml().map_err(|error| {
                 fail(
-                    ClusterError::Other(format!("{}: {e}", mirror.certs_dir.display())),
+                    ClusterError::Io {
+                        path: mirror.certs_dir.clone(),
+                        error,
+                    },
                     vec![],
                 )
             })?;
@@ -301,7 +312,15 @@ impl KindProvider {
         let config = kind::render_config(&self.template, spec).map_err(|e| fail(e, vec![]))?;
         let config_path = dir.join("kind-config.yaml");
         let kubeconfig = dir.join("kubeconfig");
-        std::fs::write(&config_path, config).map_err(|e| fail(ClusterError::Other(e.to_string()), vec![]))?;
+        std::fs::write(&config_path, config).map_err(|error| {
+            fail(
+                ClusterError::Io {
+                    path: config_path.clone(),
+                    error,
+                },
+                vec![],
+            )
+        })?;
         // Own the cluster before it exists: Ctrl-C during creation must delete it too.
         let guard = Owned::new(Resource::KindCluster {
             kind: self.kind.clone(),

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use crate::error::SupplyError;
+use crate::error::{NoUpstream, ResolveError, SupplyError};
 use crate::version::{KIND_VERSION, KubeVersion};
 
 /// The images kind v0.33.0 publishes, as its release notes list them under "Images
@@ -156,7 +156,7 @@ pub trait Engine {
     /// Whether the engine holds `reference`.
     fn has(&self, reference: &str) -> bool;
     /// `Ok` when a registry (or the engine's mirror of it) answers for `reference`.
-    fn resolves(&self, reference: &str) -> Result<(), String>;
+    fn resolves(&self, reference: &str) -> Result<(), ResolveError>;
 }
 
 /// Decides the route of `version` on a host (`cgroup_v1`) with `engine`.
@@ -212,32 +212,27 @@ impl Engine for DockerEngine {
         .is_some()
     }
 
-    fn resolves(&self, reference: &str) -> Result<(), String> {
+    fn resolves(&self, reference: &str) -> Result<(), ResolveError> {
+        const PATIENCE: Duration = Duration::from_secs(30);
         let reference = reference.to_string();
         // Its own runtime on its own thread: callers may be inside tokio or not.
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
                 .build()
-                .map_err(|e| format!("starting an async runtime: {e}"))?;
+                .map_err(ResolveError::Runtime)?;
             rt.block_on(async {
                 use testcontainers::bollard::Docker;
-                let docker =
-                    Docker::connect_with_defaults().map_err(|e| format!("the Docker engine: {e}"))?;
-                match tokio::time::timeout(
-                    Duration::from_secs(30),
-                    docker.inspect_registry_image(&reference, None),
-                )
-                .await
-                {
-                    Err(_) => Err("no answer within 30 s".to_string()),
-                    Ok(Err(e)) => Err(e.to_string()),
+                let docker = Docker::connect_with_defaults().map_err(ResolveError::Engine)?;
+                match tokio::time::timeout(PATIENCE, docker.inspect_registry_image(&reference, None)).await {
+                    Err(_) => Err(ResolveError::NoAnswer(PATIENCE)),
+                    Ok(Err(e)) => Err(ResolveError::Registry(e)),
                     Ok(Ok(_)) => Ok(()),
                 }
             })
         })
         .join()
-        .unwrap_or_else(|_| Err("the registry probe panicked".into()))
+        .unwrap_or(Err(ResolveError::Panicked))
     }
 }
 
@@ -297,15 +292,16 @@ pub fn hosted_cell(version: KubeVersion, gate: &str, published: &[Published]) ->
 /// `Ok` when the nodes can pull `image` from its registry themselves: the engine
 /// reaches it, and not through a registry mirror (`mirrors`, the engine's list as JSON),
 /// which the nodes' containerd would not use.
-pub fn upstream_route(image: &str, mirrors: &str, engine: &dyn Engine) -> Result<(), String> {
+pub fn upstream_route(image: &str, mirrors: &str, engine: &dyn Engine) -> Result<(), NoUpstream> {
     if !matches!(mirrors, "" | "[]" | "null") {
-        return Err(format!(
-            "the Docker engine reaches registries through mirrors {mirrors}"
-        ));
+        return Err(NoUpstream::Mirrors {
+            mirrors: mirrors.to_string(),
+        });
     }
-    engine
-        .resolves(image)
-        .map_err(|e| format!("no registry answers for {image}: {e}"))
+    engine.resolves(image).map_err(|error| NoUpstream::NoAnswer {
+        image: image.to_string(),
+        error,
+    })
 }
 
 #[cfg(test)]
@@ -322,11 +318,16 @@ mod tests {
         fn has(&self, _: &str) -> bool {
             self.has
         }
-        fn resolves(&self, _: &str) -> Result<(), String> {
+        fn resolves(&self, _: &str) -> Result<(), ResolveError> {
             if self.answers {
                 Ok(())
             } else {
-                Err("dial tcp: lookup registry-1.docker.io: no such host".into())
+                Err(ResolveError::Registry(
+                    testcontainers::bollard::errors::Error::DockerResponseServerError {
+                        status_code: 500,
+                        message: "dial tcp: lookup registry-1.docker.io: no such host".into(),
+                    },
+                ))
             }
         }
     }
@@ -437,7 +438,9 @@ mod tests {
         };
         assert!(upstream_route(image, "[]", &answers).is_ok());
         assert!(upstream_route(image, "null", &answers).is_ok());
-        let e = upstream_route(image, r#"["http://127.0.0.1:5555/"]"#, &answers).unwrap_err();
+        let e = upstream_route(image, r#"["http://127.0.0.1:5555/"]"#, &answers)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("mirrors"), "{e}");
         let e = upstream_route(
             image,
@@ -447,7 +450,8 @@ mod tests {
                 answers: false,
             },
         )
-        .unwrap_err();
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("no registry answers") && e.contains(image), "{e}");
     }
 
