@@ -56,6 +56,93 @@ pub async fn check_on_cluster(version: &str, gate: GateSetting, behaviour: &str)
     }
 }
 
+/// `check` on the project's example workloads (`examples/workloads`), with every
+/// sidecar made to exit once and the workloads deleted at the end, on the kind cluster
+/// of `version` and `gate`: every result must be `pass` (with sidecars enabled, each
+/// invariant holds; with them disabled, each workload is flagged `sidecar-ignored`), and
+/// with sidecars enabled each invariant must have been judged on a workload that shows
+/// it. Its results go into the run's report.
+pub async fn check_examples_on_cluster(version: &str, gate: GateSetting) -> anyhow::Result<()> {
+    use sidecar_conformance::behaviour::Outcome;
+    use sidecar_conformance::check::Workloads;
+    let file = ClustersFile::from_env()?;
+    let entry = file
+        .find(version, gate)
+        .with_context(|| format!("no cluster {version}:{gate} in the setup script's list"))?;
+    let examples = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/workloads");
+    let mut workloads = Workloads::load(&[examples])?;
+    workloads.disrupt = true;
+    workloads.terminate = true;
+    workloads.deadline = std::time::Duration::from_secs(120);
+    let cluster = entry.cluster()?;
+    let client = cluster.client().await?;
+    let target = Target::connect(&entry.report.name, version.parse()?, gate, client, &file.run_dir).await?;
+    let checked =
+        sidecar_conformance::check::check(&target, &workloads, workloads.behaviour(), &Progress::new(false))
+            .await;
+    for r in &checked.results {
+        keeper::save_result(&file.run_dir, r)?;
+        print_result(r);
+    }
+    for n in &checked.notes {
+        println!("note: {n}");
+    }
+    let bad: Vec<String> = checked
+        .results
+        .iter()
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(|r| {
+            format!(
+                "{}: {} ({})",
+                r.behaviour,
+                r.verdict.word(),
+                r.error.clone().unwrap_or_default()
+            )
+        })
+        .collect();
+    anyhow::ensure!(bad.is_empty(), "not passed on {version}:{gate}: {bad:?}");
+    let observed = |id: &str| {
+        checked
+            .results
+            .iter()
+            .find(|r| r.behaviour == id)
+            .and_then(|r| r.observed)
+    };
+    let shown: &[&str] = if sidecar_conformance::gate::effect(version.parse()?, gate)
+        == sidecar_conformance::gate::GateEffect::Disabled
+    {
+        &[
+            "sidecars-start-first@Deployment/web",
+            "sidecars-start-first@Job/nightly-report",
+            "sidecars-start-first@Pod/api-server",
+        ]
+    } else {
+        &[
+            "sidecars-start-first@Deployment/web",
+            "ready-follows-sidecars@Deployment/web",
+            "apps-survive-sidecar-restarts@Deployment/web",
+            "sidecars-terminate-last@Deployment/web",
+            "job-completes-with-sidecars@Job/nightly-report",
+            "sidecars-start-first@Pod/api-server",
+            "apps-survive-sidecar-restarts@Pod/api-server",
+            "sidecars-terminate-last@Pod/api-server",
+        ]
+    };
+    let want = if shown.len() == 3 {
+        Outcome::SidecarIgnored
+    } else {
+        Outcome::Holds
+    };
+    for id in shown {
+        anyhow::ensure!(
+            observed(id) == Some(want),
+            "{id} on {version}:{gate}: observed {:?}, expected {want}",
+            observed(id)
+        );
+    }
+    Ok(())
+}
+
 /// Probes the API server of the kind cluster of `version` and `gate` for sidecar
 /// support (a dry-run pod, as for `--kubeconfig` clusters) and checks that the probe
 /// finds what the gate table says. A cluster that could not come up passes only when
@@ -204,6 +291,8 @@ pub enum E2eCase {
     },
     /// [`probe_on_cluster`].
     Probe { version: String, gate: GateSetting },
+    /// [`check_examples_on_cluster`].
+    CheckExamples { version: String, gate: GateSetting },
     /// [`refused_on_cluster`]: a cluster the gate table says cannot come up.
     Refused { version: String, gate: GateSetting },
     /// The faults test (`suites/tests/e2e/faults.rs`), on a cluster of its own.
@@ -243,6 +332,13 @@ pub fn e2e_cases() -> anyhow::Result<Vec<(String, E2eCase)>> {
                 },
             ));
         }
+        cases.push((
+            format!("{module}::check_examples"),
+            E2eCase::CheckExamples {
+                version: version.clone(),
+                gate: g,
+            },
+        ));
         cases.push((
             format!("{module}::gate_probe"),
             E2eCase::Probe { version, gate: g },

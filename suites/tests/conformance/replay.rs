@@ -349,7 +349,8 @@ fn the_readme_lists_every_behaviour_of_the_catalogue_once_and_no_other() {
 
 #[test]
 fn the_e2e_tests_are_the_catalogue_times_the_clusters() {
-    // One test per behaviour and a gate probe on each cluster that comes up; one
+    // One test per behaviour, a gate probe and a check of the example workloads on each
+    // cluster that comes up; one
     // `cluster_refused` on each the gate table refuses; names unique.
     use sidecar_conformance::gate::{self, GateEffect};
     use sidecar_conformance_suites::{E2eCase, e2e_cases};
@@ -367,11 +368,12 @@ fn the_e2e_tests_are_the_catalogue_times_the_clusters() {
             continue;
         }
         assert!(names.contains(format!("{module}::gate_probe").as_str()));
+        assert!(names.contains(format!("{module}::check_examples").as_str()));
         for b in behaviour::catalogue() {
             let name = format!("{module}::{}", b.id.replace('-', "_"));
             assert!(names.contains(name.as_str()), "no e2e test {name}");
         }
-        expected += behaviour::catalogue().len() + 1;
+        expected += behaviour::catalogue().len() + 2;
     }
     assert_eq!(cases.len(), expected);
     assert!(cases.iter().all(|(n, _)| n.starts_with("e2e::")));

@@ -19,7 +19,7 @@
 
 use libtest_mimic::{Arguments, Failed, Trial};
 use sidecar_conformance_suites::{
-    E2eCase, check_on_cluster, e2e_cases, probe_on_cluster, refused_on_cluster,
+    E2eCase, check_examples_on_cluster, check_on_cluster, e2e_cases, probe_on_cluster, refused_on_cluster,
 };
 
 // Faults injected into a cluster of its own while a behaviour plays.
@@ -73,6 +73,9 @@ fn run(case: E2eCase) -> Result<(), Failed> {
             behaviour,
         } => runtime.block_on(check_on_cluster(&version, gate, behaviour)),
         E2eCase::Probe { version, gate } => runtime.block_on(probe_on_cluster(&version, gate)),
+        E2eCase::CheckExamples { version, gate } => {
+            runtime.block_on(check_examples_on_cluster(&version, gate))
+        }
         E2eCase::Refused { version, gate } => refused_on_cluster(&version, gate),
         E2eCase::Faults => runtime.block_on(faults::every_fault_of_the_cluster_is_an_error_naming_it()),
         E2eCase::Drawing => drawing::timelines_render_in_chromium_as_recorded(),
