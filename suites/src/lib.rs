@@ -143,6 +143,147 @@ pub async fn check_examples_on_cluster(version: &str, gate: GateSetting) -> anyh
     Ok(())
 }
 
+/// `check` on `suites/fixtures/check/bad-input.yaml` (a document that is not YAML, a
+/// misspelt field, a kind not served, an image no registry has, a pod never Ready) on
+/// the first cluster of the list with sidecars enabled, with a 30 s deadline: each
+/// object gets a result of its own (rejected, or an error naming the image), the pod
+/// that is never Ready is judged on what was recorded with the wait that ran out in its
+/// evidence, the whole check ends within a bound, and its namespace goes.
+pub async fn check_bad_input() -> anyhow::Result<()> {
+    use k8s_openapi::api::core::v1::Namespace;
+    use sidecar_conformance::behaviour::Outcome;
+    use sidecar_conformance::check::Workloads;
+    use sidecar_conformance::gate::{GateEffect, effect};
+    let file = ClustersFile::from_env()?;
+    let entry = file
+        .clusters
+        .iter()
+        .find(|c| {
+            c.kubeconfig.is_some()
+                && c.report
+                    .kubernetes_version
+                    .parse()
+                    .is_ok_and(|v| effect(v, c.report.sidecar_gate) == GateEffect::Enabled)
+        })
+        .context("no cluster with sidecars enabled in the setup script's list")?;
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("fixtures/check/bad-input.yaml");
+    let mut workloads = Workloads::load(&[fixture])?;
+    workloads.deadline = std::time::Duration::from_secs(30);
+    let cluster = entry.cluster()?;
+    let client = cluster.client().await?;
+    let version = entry.report.kubernetes_version.parse()?;
+    let target = Target::connect(
+        &entry.report.name,
+        version,
+        entry.report.sidecar_gate,
+        client.clone(),
+        &file.run_dir,
+    )
+    .await?;
+    let started = std::time::Instant::now();
+    let checked =
+        sidecar_conformance::check::check(&target, &workloads, workloads.behaviour(), &Progress::new(false))
+            .await;
+    let took = started.elapsed();
+    for r in &checked.results {
+        print_result(r);
+    }
+    for n in &checked.notes {
+        println!("note: {n}");
+    }
+    // Settling (30 s) and the rest, never the 180 s default or a hang.
+    anyhow::ensure!(
+        took < std::time::Duration::from_secs(120),
+        "the check took {took:?}"
+    );
+    let result = |id: &str| {
+        checked
+            .results
+            .iter()
+            .find(|r| r.behaviour == id)
+            .with_context(|| {
+                format!(
+                    "no result {id}: {:?}",
+                    checked.results.iter().map(|r| &r.behaviour).collect::<Vec<_>>()
+                )
+            })
+    };
+    for id in ["accepted@Pod/misspelt", "accepted@Widget/gadget"] {
+        let r = result(id)?;
+        anyhow::ensure!(
+            r.observed == Some(Outcome::Rejected) && r.verdict == Verdict::Fail,
+            "{id}: {r:?}"
+        );
+    }
+    anyhow::ensure!(
+        result("accepted@Pod/misspelt")?.evidence[0].contains("commnd"),
+        "the refusal names the field"
+    );
+    let unparsable = checked
+        .results
+        .iter()
+        .find(|r| r.behaviour.starts_with("accepted@") && r.behaviour.contains("bad-input.yaml"))
+        .context("no result for the document that is not YAML")?;
+    anyhow::ensure!(unparsable.observed == Some(Outcome::Rejected), "{unparsable:?}");
+    let unpulled = result("images-pulled@Pod/unpullable")?;
+    anyhow::ensure!(
+        unpulled.verdict == Verdict::Error
+            && unpulled
+                .error
+                .as_deref()
+                .unwrap_or("")
+                .contains("registry.invalid/agent:1"),
+        "{unpulled:?}"
+    );
+    let starts = result("sidecars-start-first@Pod/never-ready")?;
+    anyhow::ensure!(starts.verdict == Verdict::Pass, "{starts:?}");
+    anyhow::ensure!(
+        starts
+            .evidence
+            .iter()
+            .any(|e| e.starts_with("timed out after 30 s")),
+        "the wait that ran out is in the evidence: {:?}",
+        starts.evidence
+    );
+    anyhow::ensure!(
+        checked
+            .notes
+            .iter()
+            .any(|n| n.contains("Pod/never-ready: ready-follows-sidecars not judged")),
+        "{:?}",
+        checked.notes
+    );
+    // The namespace is deleted (its pods' grace periods are short).
+    let namespaces: kube::Api<Namespace> = kube::Api::all(client);
+    let label = format!("{}={}", runner::MANAGED_BY.0, runner::MANAGED_BY.1);
+    let gone = tokio::time::timeout(std::time::Duration::from_secs(120), async {
+        loop {
+            let left = namespaces
+                .list(&kube::api::ListParams::default().labels(&label))
+                .await?
+                .items
+                .into_iter()
+                .filter(|n| {
+                    n.metadata
+                        .name
+                        .as_deref()
+                        .is_some_and(|n| n.starts_with("sc-check-"))
+                })
+                .count();
+            if left == 0 {
+                return anyhow::Ok(());
+            }
+            tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+        }
+    })
+    .await;
+    anyhow::ensure!(
+        matches!(gone, Ok(Ok(()))),
+        "the check's namespace is still there: {gone:?}"
+    );
+    Ok(())
+}
+
 /// Probes the API server of the kind cluster of `version` and `gate` for sidecar
 /// support (a dry-run pod, as for `--kubeconfig` clusters) and checks that the probe
 /// finds what the gate table says. A cluster that could not come up passes only when
@@ -293,6 +434,8 @@ pub enum E2eCase {
     Probe { version: String, gate: GateSetting },
     /// [`check_examples_on_cluster`].
     CheckExamples { version: String, gate: GateSetting },
+    /// [`check_bad_input`].
+    CheckBadInput,
     /// [`refused_on_cluster`]: a cluster the gate table says cannot come up.
     Refused { version: String, gate: GateSetting },
     /// The faults test (`suites/tests/e2e/faults.rs`), on a cluster of its own.
@@ -359,6 +502,10 @@ pub fn e2e_cases() -> anyhow::Result<Vec<(String, E2eCase)>> {
     cases.push((
         "e2e::drawing::timelines_render_in_chromium_as_recorded".to_string(),
         E2eCase::Drawing,
+    ));
+    cases.push((
+        "e2e::check::bad_input_gets_a_result_per_object_within_its_deadline".to_string(),
+        E2eCase::CheckBadInput,
     ));
     Ok(cases)
 }

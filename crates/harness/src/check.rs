@@ -320,12 +320,22 @@ pub async fn check(
                 r.duration_ms = started.elapsed().as_millis() as u64;
                 out.results.push(r);
             }
+            for (workload, why) in &checked.unpulled {
+                let mut r = behaviour.unjudged(&target.name, target.version, target.gate);
+                r.behaviour = format!("images-pulled@{workload}");
+                r.title = format!("{workload}: its images could be pulled");
+                r.section = format!("check {}", workloads.inputs.join(" "));
+                r.error = Some(format!("not judged: an image could not be pulled: {why}"));
+                r.evidence = vec![why.clone()];
+                r.observation = saved.clone();
+                out.results.push(r);
+            }
             out.notes = checked
                 .notes
                 .iter()
                 .map(|n| format!("{}: {n}", target.name))
                 .collect();
-            if checked.verdicts.is_empty() {
+            if checked.verdicts.is_empty() && checked.unpulled.is_empty() {
                 unjudged.error = Some("nothing was judged: no object was applied and no pod was seen".into());
                 unjudged.evidence = waits;
                 out.results.push(unjudged);

@@ -344,10 +344,13 @@ pub(crate) async fn observe(
         namespace: namespace.to_string(),
         ..Default::default()
     };
+    // In a check of the user's workloads an image that cannot be pulled is the
+    // workload's own error (judged per workload), not a fault of the run's supply.
+    let pulls_are_faults = behaviour.id != crate::check::CHECK_ID;
     let fault_seen = async {
         tokio::select! {
             f = target.faults.next() => f,
-            f = pull_failure(&recorder) => f,
+            f = pull_failure(&recorder), if pulls_are_faults => f,
         }
     };
     let played = tokio::select! {
@@ -357,10 +360,11 @@ pub(crate) async fn observe(
     let played: Result<Option<Fault>, PlayError> = match played {
         // A play during which the cluster failed is no evidence either, even when the
         // fault has cleared since.
-        Ok(()) => Ok(target
-            .faults
-            .since(mark)
-            .or_else(|| image_pull_failure(&recorder.snapshot(), jiff::Timestamp::now()))),
+        Ok(()) => Ok(target.faults.since(mark).or_else(|| {
+            pulls_are_faults
+                .then(|| image_pull_failure(&recorder.snapshot(), jiff::Timestamp::now()))
+                .flatten()
+        })),
         Err(PlayError::Stopped(f)) => Ok(Some(f)),
         Err(e) => match tokio::time::timeout(FAULT_GRACE, target.faults.next()).await {
             Ok(mut f) => {

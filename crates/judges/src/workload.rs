@@ -24,6 +24,8 @@ use sidecar_conformance_model::timeline::{
     ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, PodTimeline,
 };
 
+use sidecar_conformance_model::fault::{PULL_GRACE, pod_image_pull_failure};
+
 use crate::evidence::{Findings, declared_sidecars, fmt_time, stuck_behind_init, termination};
 
 /// A rule every pod with sidecars must follow, whatever its workload.
@@ -113,22 +115,26 @@ impl Verdict {
     }
 }
 
-/// What a check found: verdicts, and notes for what it could not judge.
+/// What a check found: verdicts, notes for what it could not judge, and workloads that
+/// could not be judged at all because an image could not be pulled (`Kind/name`, why).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Checked {
     pub verdicts: Vec<Verdict>,
     pub notes: Vec<String>,
+    pub unpulled: Vec<(String, String)>,
 }
 
 /// Settled once at least one pod was seen and every pod has finished, is Ready, or is
 /// held up behind an init container (what a cluster with sidecars disabled does).
 pub fn settled(rec: &Recorder) -> bool {
     let pods = &rec.timeline().pods;
+    let now = Timestamp::now();
     !pods.is_empty()
         && (stuck_behind_init(rec, crate::evidence::STUCK_WINDOW)
             || pods.iter().all(|(name, p)| {
                 matches!(p.last_phase(), Some("Succeeded" | "Failed"))
                     || rec.pods().get(name).is_some_and(pod_ready)
+                    || pod_image_pull_failure(name, p, now).is_some()
             }))
 }
 
@@ -180,6 +186,27 @@ pub fn judge(obs: &Observation) -> Checked {
             .push((name, pod));
     }
     for (workload, pods) in workloads {
+        // A pod still waiting for an image at the end shows nothing of its sidecars.
+        let end = pods
+            .iter()
+            .flat_map(|(_, p)| {
+                p.containers
+                    .iter()
+                    .flat_map(|c| c.events.iter().map(|e| e.observed_at))
+            })
+            .max()
+            .unwrap_or(Timestamp::UNIX_EPOCH);
+        let unpulled: Vec<String> = pods
+            .iter()
+            .filter_map(|(name, p)| {
+                pod_image_pull_failure(name, p, end.saturating_add(PULL_GRACE).unwrap_or(end))
+            })
+            .map(|f| f.detail)
+            .collect();
+        if !unpulled.is_empty() {
+            out.unpulled.push((workload, unpulled.join("; ")));
+            continue;
+        }
         let with_sidecars: Vec<_> = pods
             .iter()
             .filter(|(_, p)| p.with_role(ContainerRole::Sidecar).next().is_some())

@@ -75,39 +75,50 @@ pub const PULL_GRACE: Duration = Duration::from_secs(10);
 /// cannot be pulled for [`PULL_GRACE`] up to `now`, as a fault seen when the grace ran
 /// out.
 pub fn image_pull_failure(rec: &Recorder, now: jiff::Timestamp) -> Option<Fault> {
-    for (pod, t) in &rec.timeline().pods {
-        for c in &t.containers {
-            // The pull failures at the end of the container's history, unbroken.
-            let mut streak: Option<(jiff::Timestamp, &str, Option<&str>)> = None;
-            for e in &c.events {
-                streak = match &e.kind {
-                    ContainerEventKind::Waiting {
-                        reason: Some(reason),
-                        message,
-                    } if IMAGE_PULL_REASONS.contains(&reason.as_str()) => Some(streak.map_or(
-                        (e.observed_at, reason.as_str(), message.as_deref()),
-                        |(since, _, _)| (since, reason.as_str(), message.as_deref()),
-                    )),
-                    _ => None,
-                };
-            }
-            let Some((since, reason, message)) = streak else {
-                continue;
+    rec.timeline()
+        .pods
+        .iter()
+        .find_map(|(pod, t)| pod_image_pull_failure(pod, t, now))
+}
+
+/// The first container of one pod that has been waiting for an image that cannot be
+/// pulled for [`PULL_GRACE`] up to `now` (see [`image_pull_failure`]).
+pub fn pod_image_pull_failure(
+    pod: &str,
+    t: &crate::timeline::PodTimeline,
+    now: jiff::Timestamp,
+) -> Option<Fault> {
+    for c in &t.containers {
+        // The pull failures at the end of the container's history, unbroken.
+        let mut streak: Option<(jiff::Timestamp, &str, Option<&str>)> = None;
+        for e in &c.events {
+            streak = match &e.kind {
+                ContainerEventKind::Waiting {
+                    reason: Some(reason),
+                    message,
+                } if IMAGE_PULL_REASONS.contains(&reason.as_str()) => Some(streak.map_or(
+                    (e.observed_at, reason.as_str(), message.as_deref()),
+                    |(since, _, _)| (since, reason.as_str(), message.as_deref()),
+                )),
+                _ => None,
             };
-            let Ok(visible) = since.checked_add(PULL_GRACE) else {
-                continue;
-            };
-            if visible <= now {
-                return Some(Fault {
-                    kind: FaultKind::ImagePull,
-                    seen_at: visible,
-                    detail: format!(
-                        "pod {pod}: container {} has been waiting for its image since {since} ({reason}): {}",
-                        c.name,
-                        message.unwrap_or("no message")
-                    ),
-                });
-            }
+        }
+        let Some((since, reason, message)) = streak else {
+            continue;
+        };
+        let Ok(visible) = since.checked_add(PULL_GRACE) else {
+            continue;
+        };
+        if visible <= now {
+            return Some(Fault {
+                kind: FaultKind::ImagePull,
+                seen_at: visible,
+                detail: format!(
+                    "pod {pod}: container {} has been waiting for its image since {since} ({reason}): {}",
+                    c.name,
+                    message.unwrap_or("no message")
+                ),
+            });
         }
     }
     None

@@ -359,7 +359,7 @@ fn the_e2e_tests_are_the_catalogue_times_the_clusters() {
     assert_eq!(names.len(), cases.len(), "duplicate e2e test names");
     let clusters = sidecar_conformance_suites::clusters().unwrap();
     assert!(!clusters.is_empty());
-    let mut expected = 4; // the faults, published-path, registry and drawing tests
+    let mut expected = 5; // the faults, published-path, registry, drawing and bad-input tests
     for (v, g) in &clusters {
         let module = sidecar_conformance_suites::cluster_module(*v, *g);
         if let GateEffect::ClusterRefused { .. } = gate::effect(*v, *g) {

@@ -371,3 +371,19 @@ fn the_page_states_five_invariants_in_its_own_words() {
         assert!(sidecar_conformance::doc::page_contains(sentence), "{sentence}");
     }
 }
+
+#[test]
+fn a_workload_whose_image_cannot_be_pulled_is_not_judged_and_says_why() {
+    let mut obs = raw(GATE_ON, "start-ordering");
+    let evs = events(&mut obs, "start-ordering", "app");
+    let last = at(evs.last().unwrap());
+    evs.push(json!({"observed_at": last, "container_id": null, "restart_count": 0, "event": "waiting", "reason": "ImagePullBackOff", "message": "Back-off pulling image \"registry.invalid/app:1\""}));
+    let c = judged(obs);
+    assert!(
+        c.verdicts.iter().all(|v| v.invariant == Invariant::Accepted),
+        "{c:#?}"
+    );
+    assert_eq!(c.unpulled.len(), 1, "{c:#?}");
+    assert_eq!(c.unpulled[0].0, "Pod/start-ordering");
+    assert!(c.unpulled[0].1.contains("registry.invalid/app:1"), "{c:#?}");
+}

@@ -30,6 +30,8 @@ mod published;
 mod registry;
 // The HTML report's timelines, rendered by a real Chromium.
 mod drawing;
+// `check` of the user's workloads: the examples on every cluster (generated with the
+// catalogue's tests) and bad input (suites/src/lib.rs, `check_bad_input`).
 
 fn main() -> std::process::ExitCode {
     let args = Arguments::from_args();
@@ -76,6 +78,7 @@ fn run(case: E2eCase) -> Result<(), Failed> {
         E2eCase::CheckExamples { version, gate } => {
             runtime.block_on(check_examples_on_cluster(&version, gate))
         }
+        E2eCase::CheckBadInput => runtime.block_on(sidecar_conformance_suites::check_bad_input()),
         E2eCase::Refused { version, gate } => refused_on_cluster(&version, gate),
         E2eCase::Faults => runtime.block_on(faults::every_fault_of_the_cluster_is_an_error_naming_it()),
         E2eCase::Drawing => drawing::timelines_render_in_chromium_as_recorded(),
