@@ -255,6 +255,9 @@ struct CheckArgs {
     /// Delete the workloads at the end and judge their termination order.
     #[arg(long)]
     terminate: bool,
+    /// Clusters brought up and checked at the same time.
+    #[arg(long, default_value_t = 1)]
+    parallel: usize,
     /// Keep the clusters after the run.
     #[arg(long)]
     keep: bool,
@@ -640,6 +643,7 @@ async fn check_workloads(args: CheckArgs, progress: Progress) -> anyhow::Result<
     let mut opts = run_options(&args.spec, requests, vec![behaviour])?;
     opts.keep = args.keep;
     opts.reuse = args.reuse;
+    opts.parallel = args.parallel;
     progress.say(format!(
         "check: {} document(s) from {}",
         workloads.documents.len(),

@@ -13,7 +13,7 @@ use kube::runtime::wait::await_condition;
 use serde_json::json;
 
 use crate::apply::{AppliedObject, Applier};
-use crate::behaviour::{Action, Behaviour, Observation, Rejection, Step, WaitRecord, expected_outcome};
+use crate::behaviour::{Action, Behaviour, Observation, Rejection, Step, WaitRecord};
 use crate::diagnose;
 use crate::error::{ApplyError, PlayError, WaitTimeout};
 use crate::evidence::{STUCK_WINDOW, runtime_start_failures, stuck_behind_init};
@@ -128,8 +128,8 @@ fn names_word(text: &str, name: &str) -> bool {
 /// trouble: that becomes a result with verdict `error`.
 pub async fn check(target: &Target, behaviour: &Behaviour, progress: &Progress) -> CheckResult {
     let started = Instant::now();
-    let expected = expected_outcome(behaviour, &target.gate_effect());
     let mut result = behaviour.unjudged(&target.name, target.version, target.gate);
+    let expected = result.expected;
     progress.say(format!("{}: {} ...", target.name, behaviour.id));
     for attempt in 1..=MAX_ATTEMPTS {
         let namespace = format!("sc-{}-{}", behaviour.id, short_random());
@@ -234,7 +234,11 @@ fn conclude(
     // A wait that ran out is part of the story: say which, and after how long. So
     // is a container the runtime failed to start, even when the kubelet's retry
     // let the behaviour hold.
-    result.evidence = unsatisfied_waits(&obs)
+    result.evidence = result
+        .known_bug
+        .iter()
+        .map(|k| format!("expected to show the {k}"))
+        .chain(unsatisfied_waits(&obs))
         .chain(failures)
         .chain(stuck_containers(&obs))
         .chain(judgement.evidence)

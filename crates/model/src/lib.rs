@@ -15,11 +15,13 @@
 //! - [`manifest`]: manifests as compiled-in text, and the objects applied from them;
 //! - [`doc`]: the documentation page under test and the manifests taken from it;
 //! - [`version`]: Kubernetes versions the harness accepts;
+//! - [`changes`]: what changed between minors beyond the gate (bugs, fixes, backports);
 //! - [`gate`]: what each version does with the `SidecarContainers` gate, hence what
 //!   each behaviour must show on each cluster;
 //! - [`fault`]: what went away under a play (an error, never a verdict);
 //! - [`report`]: the report model every format renders.
 
+pub mod changes;
 pub mod doc;
 pub mod fault;
 pub mod gate;

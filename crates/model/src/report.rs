@@ -64,6 +64,12 @@ pub struct CheckResult {
     /// the namespace's events, container logs, pod objects and the node's journal.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub diagnostics: Option<String>,
+    /// When the behaviour-change table ([`crate::changes`]) says this version has a bug
+    /// this behaviour observes: the citation (`known upstream bug
+    /// kubernetes/kubernetes#N, fixed in 1.X`). The expectation is then `violated`: the
+    /// cluster is to show the bug, as its version does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub known_bug: Option<String>,
 }
 
 /// A play of a behaviour that was set aside, and why.
@@ -143,6 +149,7 @@ impl CheckResult {
             fault: None,
             page_findings: vec![],
             diagnostics: None,
+            known_bug: None,
         }
     }
 

@@ -110,6 +110,58 @@ pub struct ReportDiff {
     pub entries: Vec<DiffEntry>,
     /// How many entries of each kind.
     pub counts: BTreeMap<String, usize>,
+    /// For an upgrade between two versions: what the behaviour-change table
+    /// (`sidecar_conformance_model::changes`) says changed between them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub upstream: Vec<UpstreamChange>,
+}
+
+/// A row of the behaviour-change table that one side of an upgrade has and the other
+/// has not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UpstreamChange {
+    pub id: String,
+    /// `true`: the later version has the fix; `false`: the later version brings it.
+    pub fixed_by_upgrade: bool,
+    pub behaviour: String,
+    pub refs: Vec<String>,
+    pub fixed_in: String,
+    /// The catalogue behaviour that observes it, when there is one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_by: Option<String>,
+}
+
+/// The one Kubernetes version of a report's results, when it has one.
+fn one_version(report: &Report) -> Option<crate::version::KubeVersion> {
+    let mut versions: Vec<&str> = report
+        .results
+        .iter()
+        .map(|r| r.kubernetes_version.as_str())
+        .collect();
+    versions.sort();
+    versions.dedup();
+    match versions.as_slice() {
+        [v] => v.parse().ok(),
+        _ => None,
+    }
+}
+
+/// The table's rows between the versions of two one-version reports.
+fn upstream_between(before: &Report, after: &Report) -> Vec<UpstreamChange> {
+    let (Some(b), Some(a)) = (one_version(before), one_version(after)) else {
+        return vec![];
+    };
+    crate::model::changes::between(b, a)
+        .into_iter()
+        .map(|(c, fixed)| UpstreamChange {
+            id: c.id.into(),
+            fixed_by_upgrade: fixed,
+            behaviour: c.affected_behaviour.into(),
+            refs: c.refs.iter().map(|r| r.to_string()).collect(),
+            fixed_in: c.fixed_text(),
+            observed_by: c.behaviour.map(String::from),
+        })
+        .collect()
 }
 
 impl ReportDiff {
@@ -194,6 +246,7 @@ pub fn diff(before: &Report, after: &Report, by: MatchBy) -> Result<ReportDiff, 
         matched_by: by,
         entries,
         counts,
+        upstream: upstream_between(before, after),
     })
 }
 
@@ -285,6 +338,9 @@ pub fn render_text(d: &ReportDiff) -> String {
             }
         }
     }
+    for u in &d.upstream {
+        let _ = writeln!(out, "{}", upstream_line(u));
+    }
     let _ = writeln!(
         out,
         "{}",
@@ -304,6 +360,25 @@ pub fn render_text(d: &ReportDiff) -> String {
         }
     );
     out
+}
+
+/// A row of the behaviour-change table as a line of the diff.
+fn upstream_line(u: &UpstreamChange) -> String {
+    format!(
+        "upstream {}: {} ({}; fixed in {}{})",
+        if u.fixed_by_upgrade {
+            "fixed by the upgrade"
+        } else {
+            "brought by the upgrade"
+        },
+        u.behaviour,
+        u.refs.join(", "),
+        u.fixed_in,
+        u.observed_by
+            .as_deref()
+            .map(|b| format!("; observed by {b}"))
+            .unwrap_or_default()
+    )
 }
 
 /// The diff as Markdown (a table, failed evidence under it).
@@ -329,6 +404,12 @@ pub fn render_markdown(d: &ReportDiff) -> String {
             describe(e.before.as_ref()).replace('|', "\\|"),
             describe(e.after.as_ref()).replace('|', "\\|")
         );
+    }
+    if !d.upstream.is_empty() {
+        out.push_str("\n## What changed upstream between the two versions\n\n");
+        for u in &d.upstream {
+            let _ = writeln!(out, "- {}", upstream_line(u).replace('<', "&lt;"));
+        }
     }
     for e in d.entries.iter().filter(|e| e.change.fails()) {
         if let Some(a) = &e.after {
@@ -436,6 +517,30 @@ mod tests {
         assert_eq!(of("deployment-ready"), Change::ChangedAsExpected);
         assert_eq!(of("job-example-as-written"), Change::Unchanged);
         assert!(!d.fails());
+        // What the behaviour-change table says the upgrade fixed, with its references.
+        let fixed: Vec<&str> = d
+            .upstream
+            .iter()
+            .filter(|u| u.fixed_by_upgrade)
+            .map(|u| u.id.as_str())
+            .collect();
+        assert_eq!(
+            fixed,
+            [
+                "sidecar-pending-phase-after-reboot",
+                "sidecar-startupprobe-never-policy"
+            ]
+        );
+        let text = render_text(&d);
+        assert!(
+            text.contains("upstream fixed by the upgrade: in a restartPolicy Never pod whose sidecar's startupProbe fails once")
+                && text.contains("kubernetes/kubernetes#133072; fixed in 1.35.0 (backported to 1.34.2, 1.33.6)"),
+            "{text}"
+        );
+        assert!(render_markdown(&d).contains("## What changed upstream between the two versions"));
+        // Downgrading brings them back.
+        let back = diff(&after, &before, MatchBy::Behaviour).unwrap();
+        assert!(back.upstream.iter().all(|u| !u.fixed_by_upgrade) && back.upstream.len() == 2);
         // By version and gate nothing pairs: everything before is missing after.
         let d = diff(&before, &after, MatchBy::VersionAndGate).unwrap();
         assert_eq!(d.counts.get("missing"), Some(&5));

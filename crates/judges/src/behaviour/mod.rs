@@ -150,8 +150,18 @@ impl Behaviour {
     /// `error`, nothing observed. The runner, a refused cluster and a rebuilt report
     /// fill in what they know.
     pub fn unjudged(&self, cluster: &str, version: KubeVersion, gate: GateSetting) -> CheckResult {
-        let expected = expected_outcome(self, &effect(version, gate));
+        let mut expected = expected_outcome(self, &effect(version, gate));
+        // The second table: a version with a known bug this behaviour observes is to
+        // show it; the same behaviour on a fixed version passes as usual, so a fixed bug
+        // that comes back is a regression.
+        let known_bug = (expected == Outcome::Holds)
+            .then(|| sidecar_conformance_model::changes::explains(self.id, version))
+            .flatten();
+        if known_bug.is_some() {
+            expected = Outcome::Violated;
+        }
         CheckResult {
+            known_bug: known_bug.map(|c| c.citation()),
             behaviour: self.id.into(),
             title: self.title.into(),
             subject: self.subject,
@@ -538,6 +548,25 @@ const CATALOGUE: &[Behaviour] = &[
 mod tests {
     use super::*;
     use sidecar_conformance_model::gate::GateEffect;
+
+    #[test]
+    fn a_version_with_a_known_bug_is_expected_to_show_it_and_a_fixed_one_to_pass() {
+        let b = by_id("termination-order").unwrap();
+        let v = |s: &str| s.parse::<KubeVersion>().unwrap();
+        let alpha = b.unjudged("c", v("1.28.15"), GateSetting::On);
+        assert_eq!(alpha.expected, Outcome::Violated);
+        let cited = alpha.known_bug.unwrap();
+        assert!(
+            cited.starts_with("known upstream bug kubernetes/kubernetes#120620"),
+            "{cited}"
+        );
+        assert!(cited.ends_with("fixed in 1.29.0"), "{cited}");
+        let fixed = b.unjudged("c", v("1.29.0"), GateSetting::On);
+        assert_eq!((fixed.expected, fixed.known_bug), (Outcome::Holds, None));
+        // The gate table comes first: with the gate off there is no sidecar to show it.
+        let off = b.unjudged("c", v("1.28.15"), GateSetting::Default);
+        assert_eq!((off.expected, off.known_bug), (Outcome::SidecarIgnored, None));
+    }
 
     #[test]
     fn every_claim_is_quoted_from_the_page() {
