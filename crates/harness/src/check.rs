@@ -313,6 +313,7 @@ pub async fn check(
                 r.verdict = CheckResult::verdict_of(expected, v.judgement.outcome);
                 r.evidence = waits
                     .iter()
+                    .filter(|w| concerns(w, &v.judgement.evidence))
                     .cloned()
                     .chain(v.judgement.evidence.clone())
                     .collect();
@@ -366,6 +367,19 @@ pub async fn check(
         started.elapsed().as_secs_f64()
     ));
     out
+}
+
+/// Whether a wait that ran out belongs in a verdict's evidence: a wait for one pod
+/// only where the verdict speaks of that pod; any other wait (the pods settling) always.
+fn concerns(wait: &str, evidence: &[String]) -> bool {
+    match wait
+        .split("waiting for pod ")
+        .nth(1)
+        .and_then(|rest| rest.split(':').next())
+    {
+        Some(pod) => evidence.iter().any(|e| e.contains(&format!("pod {pod}:"))),
+        None => true,
+    }
 }
 
 /// What a verdict must show on a cluster where the gate has `effect`: from the gate

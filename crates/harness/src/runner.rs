@@ -665,7 +665,21 @@ async fn disrupt_sidecars(play: &Play<'_>, window: Duration, obs: &mut Observati
             }
         }
     }
+    // A pod that finished (a Job's, once its main containers exited) stops its sidecars
+    // instead of restarting them: nothing to wait for, and nothing to disrupt.
+    let finished = |rec: &Recorder, pod: &str| {
+        rec.pods().get(pod).is_some_and(|p| {
+            p.metadata.deletion_timestamp.is_some()
+                || p.status
+                    .as_ref()
+                    .and_then(|s| s.phase.as_deref())
+                    .is_some_and(|ph| ph == "Succeeded" || ph == "Failed")
+        })
+    };
     for (pod, node, container, id) in targets {
+        if finished(&play.recorder.snapshot(), &pod) {
+            continue;
+        }
         let restarts_before = restart_count(&play.recorder.snapshot(), &pod, &container);
         let bare = id.rsplit("://").next().unwrap_or(&id).to_string();
         let at = jiff::Timestamp::now();
@@ -698,19 +712,20 @@ async fn disrupt_sidecars(play: &Play<'_>, window: Duration, obs: &mut Observati
             what,
         });
         let back = |rec: &Recorder| {
-            restart_count(rec, &pod, &container) > restarts_before
-                && rec.pods().get(&pod).is_some_and(|p| {
-                    p.status
-                        .as_ref()
-                        .and_then(|s| s.init_container_statuses.as_ref())
-                        .into_iter()
-                        .flatten()
-                        .any(|c| {
-                            c.name == container && c.state.as_ref().is_some_and(|st| st.running.is_some())
-                        })
-                })
+            finished(rec, &pod)
+                || restart_count(rec, &pod, &container) > restarts_before
+                    && rec.pods().get(&pod).is_some_and(|p| {
+                        p.status
+                            .as_ref()
+                            .and_then(|s| s.init_container_statuses.as_ref())
+                            .into_iter()
+                            .flatten()
+                            .any(|c| {
+                                c.name == container && c.state.as_ref().is_some_and(|st| st.running.is_some())
+                            })
+                    })
         };
-        let what = format!("pod {pod}: sidecar {container} restarted and running");
+        let what = format!("pod {pod}: sidecar {container} restarted and running (or the pod finished)");
         let wait = play.recorder.wait_for(&what, window, back).await;
         obs.waits.push(wait_record(&what, &wait, window));
     }

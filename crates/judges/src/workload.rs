@@ -327,14 +327,28 @@ fn ignored_in_pod(declared: &[String], name: &str, pod: &PodTimeline) -> Vec<Str
             )
         })
         .collect();
+    let apps: Vec<&ContainerTimeline> = pod.with_role(ContainerRole::App).collect();
+    let started: Vec<&str> = apps
+        .iter()
+        .filter(|a| a.ever_ran())
+        .map(|a| a.name.as_str())
+        .collect();
+    out.push(if started.is_empty() {
+        format!(
+            "pod {name}: app container(s) {} never started (held up behind the would-be sidecar); last phase {}",
+            apps.iter().map(|a| a.name.as_str()).collect::<Vec<_>>().join(", "),
+            pod.last_phase().unwrap_or("unknown")
+        )
+    } else {
+        format!("pod {name}: app container(s) {} started", started.join(", "))
+    });
     if let Some(holder) = dropped.iter().find(|c| {
         c.terminations().is_empty() && matches!(c.last_state(), Some(ContainerEventKind::Running { .. }))
     }) {
         out.push(format!(
-            "pod {name}: {} has been running since {} as a regular init container and never exited; app container(s) started: {}",
+            "pod {name}: {} has been running since {} as a regular init container and never exited",
             holder.name,
             fmt_time(holder.first_started_at()),
-            pod.with_role(ContainerRole::App).filter(|a| a.ever_ran()).count()
         ));
     }
     out

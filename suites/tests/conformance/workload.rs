@@ -387,3 +387,17 @@ fn a_workload_whose_image_cannot_be_pulled_is_not_judged_and_says_why() {
     assert_eq!(c.unpulled[0].0, "Pod/start-ordering");
     assert!(c.unpulled[0].1.contains("registry.invalid/app:1"), "{c:#?}");
 }
+
+#[test]
+fn sidecars_ignored_is_refused_without_the_manifest_that_declares_them() {
+    // The same gate-off recording, without the manifest: nothing shows that the init
+    // container was meant as a sidecar, so nothing may be called ignored.
+    let mut obs = raw("1.32.2-off", "deployment-ready");
+    obs["manifests"] = json!([]);
+    let c = judged(obs);
+    assert!(
+        c.verdicts.iter().all(|v| v.judgement.outcome != Outcome::SidecarIgnored),
+        "{c:#?}"
+    );
+    assert!(c.notes.iter().any(|n| n.contains("no pod has a sidecar")), "{c:#?}");
+}
