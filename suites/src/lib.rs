@@ -126,6 +126,7 @@ pub async fn check_examples_on_cluster(version: &str, gate: GateSetting) -> anyh
             "sidecars-start-first@Pod/api-server",
             "apps-survive-sidecar-restarts@Pod/api-server",
             "sidecars-terminate-last@Pod/api-server",
+            "effective-requests@Pod/api-server",
         ]
     };
     let want = if shown.len() == 3 {

@@ -125,7 +125,7 @@ impl Workloads {
                 window: self.deadline,
             });
         }
-        steps.extend([Step::WaitForJobs, Step::FetchObjects]);
+        steps.extend([Step::WaitForJobs, Step::FetchObjects, Step::FetchNodes]);
         if self.terminate {
             steps.push(Step::DeleteWorkloads {
                 window: self.deadline,
@@ -456,6 +456,15 @@ mod tests {
         }
         let b = w.behaviour();
         let steps: Vec<&str> = b.scenario.steps.iter().map(|s| s.name()).collect();
-        assert_eq!(steps, ["apply-each", "settle", "wait-for-jobs", "fetch-objects"]);
+        assert_eq!(
+            steps,
+            [
+                "apply-each",
+                "settle",
+                "wait-for-jobs",
+                "fetch-objects",
+                "fetch-nodes"
+            ]
+        );
     }
 }

@@ -527,6 +527,24 @@ async fn play_step(
         }
         Step::WaitForJobs => wait_for_jobs(target, namespace, recorder, obs).await,
         Step::FetchObjects => obs.objects = fetch_objects(target, namespace, &obs.applied).await,
+        Step::FetchNodes => {
+            let nodes: Api<k8s_openapi::api::core::v1::Node> = Api::all(target.client.clone());
+            let names: std::collections::BTreeSet<String> = recorder
+                .snapshot()
+                .pods()
+                .values()
+                .filter_map(|p| p.spec.as_ref().and_then(|s| s.node_name.clone()))
+                .collect();
+            for name in names {
+                let node = nodes
+                    .get(&name)
+                    .await
+                    .map_err(PlayError::kube(format!("reading node {name}")))?;
+                let mut v = serde_json::to_value(&node)?;
+                v["kind"] = json!("Node");
+                obs.objects.push(v);
+            }
+        }
         Step::ReadLogs => obs.logs = read_logs(target, namespace, &recorder.snapshot()).await,
         Step::WaitAllRunning { pod, window } => return Ok(wait_all_running(recorder, pod, window, obs).await),
         Step::DeletePod { pod, window } => {

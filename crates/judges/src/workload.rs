@@ -38,16 +38,18 @@ pub enum Invariant {
     AppsSurviveSidecarRestarts,
     JobCompletes,
     TerminationOrder,
+    EffectiveRequests,
 }
 
 impl Invariant {
-    pub const ALL: [Invariant; 6] = [
+    pub const ALL: [Invariant; 7] = [
         Invariant::Accepted,
         Invariant::StartsFirst,
         Invariant::ReadyFollowsSidecars,
         Invariant::AppsSurviveSidecarRestarts,
         Invariant::JobCompletes,
         Invariant::TerminationOrder,
+        Invariant::EffectiveRequests,
     ];
 
     /// Stable identifier: with the workload, the result's `behaviour` in reports
@@ -60,6 +62,7 @@ impl Invariant {
             Invariant::AppsSurviveSidecarRestarts => "apps-survive-sidecar-restarts",
             Invariant::JobCompletes => "job-completes-with-sidecars",
             Invariant::TerminationOrder => "sidecars-terminate-last",
+            Invariant::EffectiveRequests => "effective-requests",
         }
     }
 
@@ -71,6 +74,7 @@ impl Invariant {
             Invariant::AppsSurviveSidecarRestarts => "App containers keep running when a sidecar restarts",
             Invariant::JobCompletes => "A Job's pod completes once its main containers finished",
             Invariant::TerminationOrder => "Sidecars stop after the app containers, later sidecars first",
+            Invariant::EffectiveRequests => "The scheduler places the pod by its effective requests",
         }
     }
 
@@ -94,6 +98,9 @@ impl Invariant {
             }
             Invariant::TerminationOrder => {
                 "On pod termination the kubelet stops the app containers first, then the sidecars in the reverse order of initContainers; a sidecar's non-zero exit code at termination is normal."
+            }
+            Invariant::EffectiveRequests => {
+                "A pod's effective request is the higher of the sum of its app containers and sidecars, and the peak of its init phase, where a regular init container runs alongside the sidecars started before it (resourcehelper.PodRequests); the scheduler places the pod only on a node whose allocatable covers it."
             }
         }
     }
@@ -246,6 +253,7 @@ pub fn judge(obs: &Observation) -> Checked {
                     Invariant::AppsSurviveSidecarRestarts => apps_survive(obs, name, pod),
                     Invariant::JobCompletes => job_completes(obs, &workload, name, pod),
                     Invariant::TerminationOrder => termination_order(obs, name, pod),
+                    Invariant::EffectiveRequests => effective_requests(obs, name),
                     Invariant::Accepted => continue,
                 };
                 match judged {
@@ -766,6 +774,10 @@ const STATED_BY: &[(Invariant, &[&str])] = &[
     ),
     (Invariant::JobCompletes, &["job", "completing"]),
     (Invariant::TerminationOrder, &["sigterm"]),
+    (
+        Invariant::EffectiveRequests,
+        &["effective request/limit for a resource is"],
+    ),
 ];
 
 /// The sentences of a Markdown page that state an invariant: the first list item
@@ -784,4 +796,164 @@ pub fn citations(page: &str) -> Vec<(Invariant, String)> {
                 .map(|item| (*inv, item.trim().to_string()))
         })
         .collect()
+}
+
+/// A resource quantity in the resource's base unit: thousandths for CPU (`250m`, `1.5`),
+/// units otherwise (`64Mi`, `1G`, `3`). `None` for what this reader does not know.
+pub fn quantity(resource: &str, q: &str) -> Option<i128> {
+    let q = q.trim();
+    let split = q
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
+        .unwrap_or(q.len());
+    let (number, suffix) = q.split_at(split);
+    let scale: f64 = match suffix {
+        "" => 1.0,
+        "m" => 0.001,
+        "k" => 1e3,
+        "M" => 1e6,
+        "G" => 1e9,
+        "T" => 1e12,
+        "Ki" => 1024.0,
+        "Mi" => 1024.0 * 1024.0,
+        "Gi" => 1024.0 * 1024.0 * 1024.0,
+        "Ti" => 1024.0f64.powi(4),
+        _ => return None,
+    };
+    let unit = if resource == "cpu" { 1000.0 } else { 1.0 };
+    let value: f64 = number.parse().ok()?;
+    Some((value * scale * unit).ceil() as i128)
+}
+
+fn shown(resource: &str, v: i128) -> String {
+    if resource == "cpu" {
+        format!("{v}m")
+    } else {
+        v.to_string()
+    }
+}
+
+/// The requests of a container, in base units.
+fn requests(c: &k8s_openapi::api::core::v1::Container) -> BTreeMap<String, i128> {
+    c.resources
+        .as_ref()
+        .and_then(|r| r.requests.as_ref())
+        .into_iter()
+        .flatten()
+        .filter_map(|(r, q)| quantity(r, &q.0).map(|v| (r.clone(), v)))
+        .collect()
+}
+
+/// The effective request of `resource` by Kubernetes' rule and by the documented one
+/// (the highest init container against the sum of app containers and sidecars).
+fn effective(pod: &Pod, resource: &str) -> (i128, i128) {
+    let spec = pod.spec.clone().unwrap_or_default();
+    let get = |c: &k8s_openapi::api::core::v1::Container| requests(c).get(resource).copied().unwrap_or(0);
+    let apps: i128 = spec.containers.iter().map(get).sum();
+    let (mut sidecars, mut peak, mut highest_init) = (0, 0, 0);
+    for c in spec.init_containers.iter().flatten() {
+        highest_init = highest_init.max(get(c));
+        if c.restart_policy.as_deref() == Some("Always") {
+            sidecars += get(c);
+            peak = peak.max(sidecars);
+        } else {
+            peak = peak.max(get(c) + sidecars);
+        }
+    }
+    let overhead = spec
+        .overhead
+        .as_ref()
+        .and_then(|o| o.get(resource))
+        .and_then(|q| quantity(resource, &q.0))
+        .unwrap_or(0);
+    (
+        (apps + sidecars).max(peak) + overhead,
+        (apps + sidecars).max(highest_init) + overhead,
+    )
+}
+
+/// 6. The pod's effective requests by Kubernetes' rule against where the scheduler put
+///    it: placed only on a node whose allocatable covers them; refused only for a
+///    resource it asks for.
+fn effective_requests(obs: &Observation, name: &str) -> PodFindings {
+    let Some(pod) = obs.pod(name) else {
+        return Err(format!("pod {name}: its object was not recorded"));
+    };
+    let spec = pod.spec.clone().unwrap_or_default();
+    let mut resources: Vec<String> = spec
+        .init_containers
+        .iter()
+        .flatten()
+        .chain(spec.containers.iter())
+        .flat_map(|c| requests(c).into_keys())
+        .collect();
+    resources.sort();
+    resources.dedup();
+    if resources.is_empty() {
+        return Err(format!("pod {name}: no container requests resources"));
+    }
+    let scheduled = pod
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|cs| cs.iter().find(|c| c.type_ == "PodScheduled"))
+        .map(|c| {
+            (
+                c.status == "True",
+                c.reason.clone(),
+                c.message.clone().unwrap_or_default(),
+            )
+        });
+    let mut out = Vec::new();
+    for r in &resources {
+        let (k8s, documented) = effective(pod, r);
+        let other = if documented != k8s {
+            format!(
+                " ({} by the rule that leaves out the sidecars started before an init container)",
+                shown(r, documented)
+            )
+        } else {
+            String::new()
+        };
+        out.push((
+            None,
+            format!(
+                "pod {name}: effective {r} request {} by Kubernetes' rule{other}",
+                shown(r, k8s)
+            ),
+        ));
+    }
+    match scheduled {
+        Some((true, _, _)) => {
+            let node_name = spec.node_name.clone().unwrap_or_default();
+            let Some(node) = obs.object("Node", &node_name) else {
+                return Err(format!("pod {name}: node {node_name} was not recorded"));
+            };
+            for r in &resources {
+                let (k8s, _) = effective(pod, r);
+                let alloc = node["status"]["allocatable"][r.as_str()]
+                    .as_str()
+                    .and_then(|q| quantity(r, q))
+                    .unwrap_or(0);
+                out.push((
+                    Some(k8s <= alloc),
+                    format!(
+                        "pod {name}: scheduled to {node_name}, whose allocatable {r} {} covers its effective request {}",
+                        shown(r, alloc),
+                        shown(r, k8s)
+                    ),
+                ));
+            }
+        }
+        Some((false, Some(reason), message)) if reason == "Unschedulable" => {
+            let asked = resources
+                .iter()
+                .any(|r| message.contains(&format!("Insufficient {r}")));
+            out.push((
+                Some(asked),
+                format!("pod {name}: not scheduled, short of a resource it requests: {message}"),
+            ));
+        }
+        _ => return Err(format!("pod {name}: the scheduler had not answered")),
+    }
+    Ok(out)
 }

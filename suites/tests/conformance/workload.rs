@@ -354,7 +354,7 @@ fn a_gate_off_refusal_of_a_probed_sidecar_is_flagged_and_expected_from_the_manif
 }
 
 #[test]
-fn the_page_states_five_invariants_in_its_own_words() {
+fn the_page_states_six_invariants_in_its_own_words() {
     let cited = workload::citations(sidecar_conformance::doc::PAGE);
     let ids: Vec<&str> = cited.iter().map(|(i, _)| i.id()).collect();
     assert_eq!(
@@ -364,7 +364,8 @@ fn the_page_states_five_invariants_in_its_own_words() {
             "ready-follows-sidecars",
             "apps-survive-sidecar-restarts",
             "job-completes-with-sidecars",
-            "sidecars-terminate-last"
+            "sidecars-terminate-last",
+            "effective-requests"
         ]
     );
     for (_, sentence) in &cited {
@@ -396,8 +397,97 @@ fn sidecars_ignored_is_refused_without_the_manifest_that_declares_them() {
     obs["manifests"] = json!([]);
     let c = judged(obs);
     assert!(
-        c.verdicts.iter().all(|v| v.judgement.outcome != Outcome::SidecarIgnored),
+        c.verdicts
+            .iter()
+            .all(|v| v.judgement.outcome != Outcome::SidecarIgnored),
         "{c:#?}"
     );
-    assert!(c.notes.iter().any(|n| n.contains("no pod has a sidecar")), "{c:#?}");
+    assert!(
+        c.notes.iter().any(|n| n.contains("no pod has a sidecar")),
+        "{c:#?}"
+    );
+}
+
+/// The effective-requests recording with the node the scheduled pod ran on, as a check
+/// records it (`fetch-nodes`), with `allocatable` for the widget it asks for.
+fn with_node(allocatable: &str) -> Value {
+    let mut obs = raw(GATE_ON, "effective-requests");
+    let pod = obs["pods"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["metadata"]["name"] == "sidecar-after-init")
+        .unwrap()
+        .clone();
+    let node = pod["spec"]["nodeName"].as_str().unwrap().to_string();
+    obs["objects"].as_array_mut().unwrap().push(json!({
+        "kind": "Node",
+        "metadata": {"name": node},
+        "status": {"allocatable": {"sidecar-conformance.io/widget-a": allocatable, "cpu": "2", "memory": "8Gi"}}
+    }));
+    obs
+}
+
+#[test]
+fn effective_requests_holds_where_the_scheduler_followed_the_rule_and_fails_where_it_could_not_have() {
+    let c = judged(with_node("10"));
+    assert_holds(&c, Invariant::EffectiveRequests, "Pod/sidecar-after-init");
+    let v = verdict(&c, Invariant::EffectiveRequests, "Pod/sidecar-after-init");
+    assert!(
+        v.judgement
+            .evidence
+            .iter()
+            .any(|e| e.contains("effective sidecar-conformance.io/widget-a request 8 by Kubernetes' rule")),
+        "{:#?}",
+        v.judgement.evidence
+    );
+    // Refused for the widget it asks for, with the rules' two answers in the evidence.
+    let refused = verdict(&c, Invariant::EffectiveRequests, "Pod/sidecar-before-init");
+    assert_eq!(
+        refused.judgement.outcome,
+        Outcome::Holds,
+        "{:#?}",
+        refused.judgement.evidence
+    );
+    assert!(
+        refused
+            .judgement
+            .evidence
+            .iter()
+            .any(|e| e.contains("request 11 by Kubernetes' rule (8 by the rule that leaves out")),
+        "{:#?}",
+        refused.judgement.evidence
+    );
+    // Placed on a node that cannot hold it.
+    assert_violated(
+        &judged(with_node("7")),
+        Invariant::EffectiveRequests,
+        "Pod/sidecar-after-init",
+        "covers its effective request",
+    );
+    // Refused for something it never asked for.
+    let mut obs = with_node("10");
+    for p in obs["pods"].as_array_mut().unwrap() {
+        for c in p["status"]["conditions"].as_array_mut().into_iter().flatten() {
+            if c["type"] == "PodScheduled" && c["status"] == "False" {
+                c["message"] = json!("0/1 nodes are available: 1 Insufficient memory.");
+            }
+        }
+    }
+    assert_violated(
+        &judged(obs),
+        Invariant::EffectiveRequests,
+        "Pod/sidecar-before-init",
+        "short of a resource it requests",
+    );
+}
+
+#[test]
+fn quantities_are_read_in_base_units() {
+    assert_eq!(workload::quantity("cpu", "250m"), Some(250));
+    assert_eq!(workload::quantity("cpu", "1.5"), Some(1500));
+    assert_eq!(workload::quantity("memory", "64Mi"), Some(64 * 1024 * 1024));
+    assert_eq!(workload::quantity("memory", "1G"), Some(1_000_000_000));
+    assert_eq!(workload::quantity("example.com/widget", "3"), Some(3));
+    assert_eq!(workload::quantity("memory", "3Zi"), None);
 }

@@ -96,6 +96,9 @@ pub enum Step {
     /// container through the node's runtime (kind nodes only), waiting after each for it
     /// to run again.
     DisruptSidecars { window: Duration },
+    /// Fetch the nodes the recorded pods were scheduled to (into
+    /// [`Observation::objects`], kind `Node`): their allocatable resources.
+    FetchNodes,
     /// Delete every applied object (pods through their owners' deletion), record a
     /// deletion action per recorded pod, and record until every such pod is gone.
     DeleteWorkloads { window: Duration },
@@ -121,6 +124,7 @@ impl Step {
             Step::RestartInTurn { .. } => "restart-in-turn",
             Step::LintPage => "lint-page",
             Step::ApplyEach(_) => "apply-each",
+            Step::FetchNodes => "fetch-nodes",
             Step::DisruptSidecars { .. } => "disrupt-sidecars",
             Step::DeleteWorkloads { .. } => "delete-workloads",
         }
