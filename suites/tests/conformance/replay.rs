@@ -334,17 +334,38 @@ fn a_play_spoiled_by_the_runtime_is_set_aside_only_when_it_did_not_pass() {
 #[test]
 fn the_readme_lists_every_behaviour_of_the_catalogue_once_and_no_other() {
     // The README's behaviour table is written by hand: this keeps it the catalogue's.
+    let ids: Vec<&str> = behaviour::catalogue().iter().map(|b| b.id).collect();
+    assert_eq!(
+        readme_rows("## The behaviours"),
+        ids,
+        "README's behaviour table against the catalogue, in order"
+    );
+}
+
+/// The first column of the tables of one README section (`| \`id\` | ...`).
+fn readme_rows(heading: &str) -> Vec<&'static str> {
     let readme = include_str!("../../../README.md");
-    let rows: Vec<&str> = readme
+    let start = readme.find(&format!("\n{heading}")).expect("section") + 1;
+    let section = &readme[start..];
+    let end = section[1..].find("\n## ").map(|i| i + 1).unwrap_or(section.len());
+    section[..end]
         .lines()
         .filter(|l| l.starts_with("| `"))
         .filter_map(|l| l.split('`').nth(1))
-        .collect();
-    let ids: Vec<&str> = behaviour::catalogue().iter().map(|b| b.id).collect();
-    assert_eq!(
-        rows, ids,
-        "README's behaviour table against the catalogue, in order"
-    );
+        .collect()
+}
+
+#[test]
+fn the_readme_lists_every_check_invariant_and_every_upstream_change_once() {
+    use sidecar_conformance::judges::workload::Invariant;
+    use sidecar_conformance::model::changes::CHANGES;
+    let mut invariants: Vec<&str> = Invariant::ALL.iter().map(|i| i.id()).collect();
+    let accepted = invariants.remove(0);
+    invariants.push(accepted);
+    assert_eq!(readme_rows("## Your own workloads: `check`"), invariants);
+    let rows = readme_rows("## What each cluster must do");
+    let ids: Vec<&str> = CHANGES.iter().map(|c| c.id).collect();
+    assert_eq!(rows, ids, "README's table of upstream changes against changes.rs");
 }
 
 #[test]
