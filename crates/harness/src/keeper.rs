@@ -114,7 +114,9 @@ impl ClusterEntry {
 pub fn save_result(run_dir: &Path, result: &CheckResult) -> std::io::Result<()> {
     let dir = run_dir.join(RESULTS_DIR);
     std::fs::create_dir_all(&dir)?;
-    let path = dir.join(format!("{}--{}.json", result.cluster, result.behaviour));
+    // A check's result names its workload (`accepted@Deployment/web`): one file name.
+    let behaviour = result.behaviour.replace(['/', ':'], "_");
+    let path = dir.join(format!("{}--{behaviour}.json", result.cluster));
     std::fs::write(path, serde_json::to_vec_pretty(result)?)
 }
 

@@ -208,6 +208,16 @@ struct ClusterArgs {
 struct RunArgs {
     #[command(flatten)]
     spec: ClusterArgs,
+    #[command(flatten)]
+    clusters: WhereArgs,
+    /// Only these behaviours (ids from `behaviours`); repeatable.
+    #[arg(long = "behaviour", short = 'b')]
+    behaviours: Vec<String>,
+}
+
+/// Where a run or a check plays, beyond the kind clusters of [`ClusterArgs`].
+#[derive(Args, Debug, Default)]
+struct WhereArgs {
     /// Check an existing cluster instead of creating kind clusters.
     #[arg(long, conflicts_with = "clusters")]
     kubeconfig: Option<PathBuf>,
@@ -215,9 +225,6 @@ struct RunArgs {
     /// dry run against its API server finds out; a setting it contradicts is overridden).
     #[arg(long, requires = "kubeconfig")]
     gate: Option<GateSetting>,
-    /// Only these behaviours (ids from `behaviours`); repeatable.
-    #[arg(long = "behaviour", short = 'b')]
-    behaviours: Vec<String>,
     /// Keep the clusters after the run.
     #[arg(long)]
     keep: bool,
@@ -237,12 +244,8 @@ struct CheckArgs {
     paths: Vec<PathBuf>,
     #[command(flatten)]
     spec: ClusterArgs,
-    /// Check an existing cluster instead of creating kind clusters.
-    #[arg(long, conflicts_with = "clusters")]
-    kubeconfig: Option<PathBuf>,
-    /// The gate setting of the --kubeconfig cluster, as far as you know it.
-    #[arg(long, requires = "kubeconfig")]
-    gate: Option<GateSetting>,
+    #[command(flatten)]
+    clusters: WhereArgs,
     /// Seconds the pods get to settle (finished, Ready, or held up), and each later
     /// wait (a disrupted sidecar back, the pods gone); a workload that does not settle
     /// is judged on what was recorded, with the wait that ran out in its evidence.
@@ -255,15 +258,16 @@ struct CheckArgs {
     /// Delete the workloads at the end and judge their termination order.
     #[arg(long)]
     terminate: bool,
-    /// Clusters brought up and checked at the same time.
-    #[arg(long, default_value_t = 1)]
-    parallel: usize,
-    /// Keep the clusters after the run.
-    #[arg(long)]
-    keep: bool,
-    /// Reuse kept clusters of the same version and gate.
-    #[arg(long)]
-    reuse: bool,
+}
+
+impl WhereArgs {
+    /// Kind clusters only, one at a time, deleted afterwards (`bench`, `clusters up`).
+    fn none() -> WhereArgs {
+        WhereArgs {
+            parallel: 1,
+            ..Default::default()
+        }
+    }
 }
 
 fn parse_version(s: &str) -> Result<KubeVersion, String> {
@@ -360,7 +364,7 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
         }
         Cmd::Doctor => Ok(doctor()),
         Cmd::Bench { spec, rounds } => {
-            let opts = run_options(&spec, kind_requests(&spec), vec![])?;
+            let opts = run_options(&spec, &WhereArgs::none(), kind_requests(&spec), vec![])?;
             std::fs::create_dir_all(&opts.run_dir)?;
             cleanup::delete_all_on_signal();
             let measured = sidecar_conformance::bench::bring_up(&opts, rounds.max(1), &progress).await?;
@@ -480,6 +484,7 @@ fn render_report(path: &std::path::Path, format: ReportFormat) -> anyhow::Result
 
 fn run_options(
     spec: &ClusterArgs,
+    clusters: &WhereArgs,
     requests: Vec<ClusterRequest>,
     behaviours: Vec<&'static Behaviour>,
 ) -> anyhow::Result<RunOptions> {
@@ -504,10 +509,10 @@ fn run_options(
         cache: spec.cache.clone().unwrap_or_else(supply::default_cache_dir),
         clusters: requests,
         behaviours,
-        keep: false,
-        reuse: false,
+        keep: clusters.keep,
+        reuse: clusters.reuse,
         template,
-        parallel: 1,
+        parallel: clusters.parallel,
         check: None,
     })
 }
@@ -570,12 +575,45 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
             })
             .collect::<anyhow::Result<_>>()?
     };
-    let requests = match &args.kubeconfig {
+    let requests = cluster_requests(&args.spec, &args.clusters, &progress).await?;
+    let opts = run_options(&args.spec, &args.clusters, requests, behaviours)?;
+    play_all(opts, progress).await
+}
+
+async fn check_workloads(args: CheckArgs, progress: Progress) -> anyhow::Result<ExitCode> {
+    let mut workloads = check::Workloads::load(&args.paths)?;
+    workloads.deadline = std::time::Duration::from_secs(args.deadline.max(1));
+    workloads.disrupt = args.disrupt.is_some();
+    workloads.terminate = args.terminate;
+    if workloads.disrupt && args.clusters.kubeconfig.is_some() {
+        anyhow::bail!(
+            "--disrupt sidecars stops containers through a kind node's runtime: it needs kind clusters, not --kubeconfig"
+        );
+    }
+    let requests = cluster_requests(&args.spec, &args.clusters, &progress).await?;
+    let mut opts = run_options(&args.spec, &args.clusters, requests, vec![workloads.behaviour()])?;
+    progress.say(format!(
+        "check: {} document(s) from {}",
+        workloads.documents.len(),
+        workloads.inputs.join(", ")
+    ));
+    opts.check = Some(std::sync::Arc::new(workloads));
+    play_all(opts, progress).await
+}
+
+/// The clusters of a run or a check: the given kubeconfig's, or kind clusters as given,
+/// or the default version's.
+async fn cluster_requests(
+    spec: &ClusterArgs,
+    clusters: &WhereArgs,
+    progress: &Progress,
+) -> anyhow::Result<Vec<ClusterRequest>> {
+    Ok(match &clusters.kubeconfig {
         Some(path) => vec![ClusterRequest::Kubeconfig {
             path: std::path::absolute(path)?,
-            gate: args.gate,
+            gate: clusters.gate,
         }],
-        None if args.spec.clusters.is_empty() => {
+        None if spec.clusters.is_empty() => {
             let version = tokio::task::spawn_blocking({
                 let progress = progress.clone();
                 move || default_version(&progress)
@@ -586,12 +624,12 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
                 gate: GateSetting::Default,
             }]
         }
-        None => kind_requests(&args.spec),
-    };
-    let mut opts = run_options(&args.spec, requests, behaviours)?;
-    opts.keep = args.keep;
-    opts.reuse = args.reuse;
-    opts.parallel = args.parallel;
+        None => kind_requests(spec),
+    })
+}
+
+/// Runs the matrix of a run or a check, writes its reports and prints its summary.
+async fn play_all(opts: RunOptions, progress: Progress) -> anyhow::Result<ExitCode> {
     std::fs::create_dir_all(&opts.run_dir)?;
     let progress = progress.with_log(&opts.run_dir.join("run.log"))?;
     progress.say(format!("run {} in {}", opts.run_id, opts.run_dir.display()));
@@ -600,62 +638,6 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
     if cleanup::interrupted() {
         // The signal handler is deleting what the run created; the runtime waits for it
         // before the process exits.
-        return Ok(ExitCode::from(130));
-    }
-    let report = outcome?;
-    let paths = report.write_all(&opts.run_dir)?;
-    print!("{}", report.summary_text());
-    for path in paths {
-        println!("report: {}", path.display());
-    }
-    Ok(ExitCode::from(report.exit_status()))
-}
-
-async fn check_workloads(args: CheckArgs, progress: Progress) -> anyhow::Result<ExitCode> {
-    let mut workloads = check::Workloads::load(&args.paths)?;
-    workloads.deadline = std::time::Duration::from_secs(args.deadline.max(1));
-    workloads.disrupt = args.disrupt.is_some();
-    workloads.terminate = args.terminate;
-    if workloads.disrupt && args.kubeconfig.is_some() {
-        anyhow::bail!(
-            "--disrupt sidecars stops containers through a kind node's runtime: it needs kind clusters, not --kubeconfig"
-        );
-    }
-    let requests = match &args.kubeconfig {
-        Some(path) => vec![ClusterRequest::Kubeconfig {
-            path: std::path::absolute(path)?,
-            gate: args.gate,
-        }],
-        None if args.spec.clusters.is_empty() => {
-            let version = tokio::task::spawn_blocking({
-                let progress = progress.clone();
-                move || default_version(&progress)
-            })
-            .await??;
-            vec![ClusterRequest::Kind {
-                version,
-                gate: GateSetting::Default,
-            }]
-        }
-        None => kind_requests(&args.spec),
-    };
-    let behaviour = workloads.behaviour();
-    let mut opts = run_options(&args.spec, requests, vec![behaviour])?;
-    opts.keep = args.keep;
-    opts.reuse = args.reuse;
-    opts.parallel = args.parallel;
-    progress.say(format!(
-        "check: {} document(s) from {}",
-        workloads.documents.len(),
-        workloads.inputs.join(", ")
-    ));
-    opts.check = Some(std::sync::Arc::new(workloads));
-    std::fs::create_dir_all(&opts.run_dir)?;
-    let progress = progress.with_log(&opts.run_dir.join("run.log"))?;
-    progress.say(format!("run {} in {}", opts.run_id, opts.run_dir.display()));
-    cleanup::delete_all_on_signal();
-    let outcome = matrix::run(opts.clone(), &progress).await;
-    if cleanup::interrupted() {
         return Ok(ExitCode::from(130));
     }
     let report = outcome?;
@@ -728,7 +710,7 @@ async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCo
                     }
                 }
             }
-            let opts = run_options(&spec, kind_requests(&spec), vec![])?;
+            let opts = run_options(&spec, &WhereArgs::none(), kind_requests(&spec), vec![])?;
             let mut serve_args = vec!["--run-dir".to_string(), opts.run_dir.display().to_string()];
             for (v, g) in &spec.clusters {
                 serve_args.extend(["--cluster".into(), format!("{v}:{g}")]);
@@ -751,7 +733,12 @@ async fn clusters(cmd: ClustersCmd, progress: Progress) -> anyhow::Result<ExitCo
             Ok(ExitCode::SUCCESS)
         }
         ClustersCmd::Serve { spec, watch_pid, log } => {
-            let opts = run_options(&spec, kind_requests(&spec), keeper::all_behaviours())?;
+            let opts = run_options(
+                &spec,
+                &WhereArgs::none(),
+                kind_requests(&spec),
+                keeper::all_behaviours(),
+            )?;
             let progress = match log {
                 Some(l) => progress.with_log(&l)?,
                 None => progress,

@@ -21,7 +21,7 @@ use sidecar_conformance_model::judgement::{Judgement, Outcome};
 use sidecar_conformance_model::observation::Observation;
 use sidecar_conformance_model::recorder::Recorder;
 use sidecar_conformance_model::timeline::{
-    ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, PodTimeline,
+    ContainerEventKind, ContainerRole, ContainerTimeline, PodTimeline,
 };
 
 use sidecar_conformance_model::fault::{PULL_GRACE, pod_image_pull_failure};
@@ -428,19 +428,6 @@ fn starts_first(name: &str, pod: &PodTimeline) -> PodFindings {
     Ok(out)
 }
 
-/// The times the pod's Ready condition changed, with its new status.
-fn ready_changes(pod: &PodTimeline) -> Vec<(Timestamp, bool)> {
-    pod.events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            PodEventKind::Condition {
-                condition, status, ..
-            } if condition == "Ready" => Some((e.observed_at, status == "True")),
-            _ => None,
-        })
-        .collect()
-}
-
 /// A container's `ready` flag at `t` (its last change at or before `t`).
 fn ready_at(c: &ContainerTimeline, t: Timestamp) -> bool {
     c.events
@@ -465,7 +452,7 @@ fn deleted_at(obs: &Observation, name: &str) -> Option<Timestamp> {
 /// 2. The pod is Ready only while every sidecar is ready, and stops being Ready when one
 ///    stops.
 fn ready_follows_sidecars(obs: &Observation, name: &str, pod: &PodTimeline) -> PodFindings {
-    let changes = ready_changes(pod);
+    let changes = pod.ready_changes();
     let end = deleted_at(obs, name).unwrap_or(Timestamp::MAX);
     if !changes.iter().any(|(_, r)| *r) {
         return Err(format!("pod {name} never became Ready"));
@@ -512,15 +499,6 @@ fn ready_follows_sidecars(obs: &Observation, name: &str, pod: &PodTimeline) -> P
     Ok(out)
 }
 
-/// A container's ID at `t`: that of its last event at or before `t`.
-fn id_at(c: &ContainerTimeline, t: Timestamp) -> Option<&str> {
-    c.events
-        .iter()
-        .filter(|e| e.observed_at <= t)
-        .filter_map(|e| e.container_id.as_deref())
-        .next_back()
-}
-
 fn running_at(c: &ContainerTimeline, t: Timestamp) -> bool {
     c.events
         .iter()
@@ -553,7 +531,7 @@ fn apps_survive(obs: &Observation, name: &str, pod: &PodTimeline) -> PodFindings
                 .with_role(ContainerRole::App)
                 .filter(|a| running_at(a, term.observed_at))
             {
-                let (before, after) = (id_at(a, term.observed_at), id_at(a, back.observed_at));
+                let (before, after) = (a.id_at(term.observed_at), a.id_at(back.observed_at));
                 let exited = a
                     .terminations()
                     .iter()

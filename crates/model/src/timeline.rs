@@ -159,6 +159,19 @@ impl PodTimeline {
         self.containers.iter().filter(move |c| c.role == role)
     }
 
+    /// The pod's Ready condition as the watch saw it change: when, and whether True.
+    pub fn ready_changes(&self) -> Vec<(Timestamp, bool)> {
+        self.events
+            .iter()
+            .filter_map(|e| match &e.kind {
+                PodEventKind::Condition {
+                    condition, status, ..
+                } if condition == "Ready" => Some((e.observed_at, status == "True")),
+                _ => None,
+            })
+            .collect()
+    }
+
     /// The last phase seen.
     pub fn last_phase(&self) -> Option<&str> {
         self.events.iter().rev().find_map(|e| match &e.kind {
@@ -240,6 +253,15 @@ impl ContainerTimeline {
                 self.name
             ),
         )
+    }
+
+    /// The container ID it had at `t`: that of its last event at or before `t`.
+    pub fn id_at(&self, t: Timestamp) -> Option<&str> {
+        self.events
+            .iter()
+            .filter(|e| e.observed_at <= t)
+            .filter_map(|e| e.container_id.as_deref())
+            .next_back()
     }
 
     /// The highest restart count seen.

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use sidecar_conformance::behaviour::{self, Observation, Outcome};
 use sidecar_conformance::report::{CheckResult, Verdict};
-use sidecar_conformance_suites::{fixtures_dir, recorded};
+use sidecar_conformance_suites::{events, fixtures_dir, recorded};
 
 fn judge(obs: &Observation) -> behaviour::Judgement {
     let b = behaviour::by_id(&obs.behaviour).expect("known behaviour");
@@ -19,18 +19,6 @@ fn raw(cluster: &str, behaviour: &str) -> Value {
 
 fn from(v: Value) -> Observation {
     serde_json::from_value(v).unwrap()
-}
-
-/// The events of one container of one pod in a recorded observation.
-fn events<'a>(obs: &'a mut Value, pod: &str, container: &str) -> &'a mut Vec<Value> {
-    let containers = obs["timeline"]["pods"][pod]["containers"]
-        .as_array_mut()
-        .expect("containers");
-    let c = containers
-        .iter_mut()
-        .find(|c| c["name"] == container)
-        .expect("container");
-    c["events"].as_array_mut().expect("events")
 }
 
 fn assert_violated(j: &behaviour::Judgement, needle: &str) {

@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use sidecar_conformance::behaviour::{Observation, Outcome};
 use sidecar_conformance::judges::workload::{self, Checked, Invariant};
-use sidecar_conformance_suites::recorded;
+use sidecar_conformance_suites::{events, recorded};
 
 const GATE_ON: &str = "1.37.2-default";
 
@@ -48,18 +48,6 @@ fn assert_violated(c: &Checked, invariant: Invariant, workload: &str, needle: &s
         "no failed check mentioning {needle:?}: {:#?}",
         v.judgement.evidence
     );
-}
-
-/// The events of one container of one pod in a recorded observation.
-fn events<'a>(obs: &'a mut Value, pod: &str, container: &str) -> &'a mut Vec<Value> {
-    obs["timeline"]["pods"][pod]["containers"]
-        .as_array_mut()
-        .expect("containers")
-        .iter_mut()
-        .find(|c| c["name"] == container)
-        .expect("container")["events"]
-        .as_array_mut()
-        .expect("events")
 }
 
 fn at(e: &Value) -> String {

@@ -3,9 +3,7 @@
 
 use jiff::Timestamp;
 use sidecar_conformance_model::recorder::Recorder;
-use sidecar_conformance_model::timeline::{
-    ContainerEventKind, ContainerRole, ContainerTimeline, PodEventKind, PodTimeline,
-};
+use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerRole, ContainerTimeline};
 
 use super::{Judgement, Observation};
 use crate::evidence::{Findings, STUCK_WINDOW, missing, sidecar_ignored, stuck_behind_init};
@@ -20,19 +18,6 @@ fn ready_flags(c: &ContainerTimeline) -> Vec<(Timestamp, bool)> {
         .iter()
         .filter_map(|e| match e.kind {
             ContainerEventKind::Ready { ready } => Some((e.observed_at, ready)),
-            _ => None,
-        })
-        .collect()
-}
-
-/// The pod's Ready condition as the watch saw it change.
-fn pod_ready(p: &PodTimeline) -> Vec<(Timestamp, bool)> {
-    p.events
-        .iter()
-        .filter_map(|e| match &e.kind {
-            PodEventKind::Condition {
-                condition, status, ..
-            } if condition == "Ready" => Some((e.observed_at, status == "True")),
             _ => None,
         })
         .collect()
@@ -59,7 +44,7 @@ pub fn settled(rec: &Recorder) -> bool {
             return false;
         };
         let (_, unready) = sidecar_cycle(sidecar);
-        unready.is_some_and(|u| pod_ready(p).iter().any(|(t, v)| *t >= u && !*v))
+        unready.is_some_and(|u| p.ready_changes().iter().any(|(t, v)| *t >= u && !*v))
     });
     done || stuck_behind_init(rec, STUCK_WINDOW)
 }
@@ -80,7 +65,7 @@ pub fn judge(obs: &Observation) -> Judgement {
         sidecar.role == ContainerRole::Sidecar,
         format!("{SIDECAR} is a sidecar in the stored pod"),
     );
-    let pod_flags = pod_ready(pod);
+    let pod_flags = pod.ready_changes();
     let app_flags = ready_flags(app);
     let app_ready = app_flags.iter().find(|(_, r)| *r).map(|(t, _)| *t);
     let (ready, unready) = sidecar_cycle(sidecar);

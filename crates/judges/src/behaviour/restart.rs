@@ -7,15 +7,6 @@ use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerTimeline}
 use super::{Judgement, Observation};
 use crate::evidence::{Findings, sidecar_ignored};
 
-/// The container ID a container had at `t` (the last ID seen at or before it).
-fn id_at(c: &ContainerTimeline, t: Timestamp) -> Option<&str> {
-    c.events
-        .iter()
-        .filter(|e| e.observed_at <= t)
-        .filter_map(|e| e.container_id.as_deref())
-        .next_back()
-}
-
 /// Terminations and restarts of `c` seen in `[from, to)`.
 fn disruptions(c: &ContainerTimeline, from: Timestamp, to: Option<Timestamp>) -> usize {
     c.events
@@ -52,7 +43,7 @@ pub fn judge(obs: &Observation) -> Judgement {
             );
             continue;
         };
-        let before = id_at(target, action.at).map(str::to_string);
+        let before = target.id_at(action.at).map(str::to_string);
         let restarted = target.events.iter().find(|e| {
             e.observed_at >= action.at
                 && next.is_none_or(|n| e.observed_at < n)
@@ -92,8 +83,8 @@ pub fn judge(obs: &Observation) -> Judgement {
         );
 
         for other in pod.containers.iter().filter(|c| c.name != target.name) {
-            let id_before = id_at(other, action.at);
-            let id_after = next.map_or_else(|| other.container_ids().last().copied(), |n| id_at(other, n));
+            let id_before = other.id_at(action.at);
+            let id_after = next.map_or_else(|| other.container_ids().last().copied(), |n| other.id_at(n));
             let hits = disruptions(other, action.at, next);
             f.check(
                 hits == 0 && id_before.is_some() && id_before == id_after,
