@@ -118,7 +118,7 @@ pub const CHANGES: &[Change] = &[
         since: v(29, 0),
         fixed: &[v(31, 0), v(30, 4), v(29, 8)],
         refs: &["kubernetes/kubernetes#125880", "kubernetes/kubernetes#125935"],
-        behaviour: None,
+        behaviour: Some("termination-unstarted-sidecar"),
         confidence: Confidence::High,
     },
     Change {

@@ -46,6 +46,8 @@ pub const SIDECAR_BACKOFF: Manifest = manifest!("fixtures/sidecar-backoff.yaml")
 pub const SHARED_NAMESPACES: Manifest = manifest!("fixtures/shared-namespaces.yaml");
 /// A pod whose app uses most of the grace period, with two sidecars that record SIGTERM.
 pub const TERMINATION_ORDER: Manifest = manifest!("fixtures/termination-order.yaml");
+/// A pod whose later sidecar never starts, deleted: the earlier sidecar must get SIGTERM.
+pub const TERMINATION_UNSTARTED: Manifest = manifest!("fixtures/termination-unstarted.yaml");
 /// Three pods that differ in which container has limits equal to its requests.
 pub const QOS: Manifest = manifest!("fixtures/qos.yaml");
 /// Two pods at the boundary of extended resources, a sidecar after and before a large

@@ -1313,3 +1313,57 @@ fn deployment_available_is_violated_when_the_deployment_is_not_available() {
 fn deployment_available_gate_off_is_not_sidecar_ignored_when_the_would_be_sidecar_never_ran() {
     gate_off_without_runs_is_not_sidecar_ignored("deployment-available", &["logshipper"]);
 }
+
+/// The unstarted-sidecar recording as a version with kubernetes/kubernetes#125880 would
+/// have shown it: the started sidecar got no SIGTERM and was killed at the end of the
+/// 30 s grace period.
+fn sigkilled_at_grace_end() -> Observation {
+    let mut obs = raw(GATE_ON, "termination-unstarted-sidecar");
+    let deleted = obs["actions"][0]["at"].as_str().unwrap().to_string();
+    let killed = deleted.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_secs(30);
+    for e in events(&mut obs, "termination-unstarted", "sidecar-1").iter_mut() {
+        if e["event"] == "terminated" {
+            e["exit_code"] = json!(137);
+            e["reason"] = json!("Error");
+            e["message"] = json!(null);
+            e["finished_at"] = json!(killed.to_string());
+        }
+    }
+    from(obs)
+}
+
+#[test]
+fn termination_unstarted_sidecar_fails_when_the_started_sidecar_waits_for_sigkill() {
+    let j = judge(&sigkilled_at_grace_end());
+    assert_violated(&j, "30 s after the deletion");
+    assert_violated(&j, "got SIGTERM and exited by it: exit 137");
+}
+
+#[test]
+fn a_version_with_the_known_bug_passes_by_showing_it_and_a_fixed_one_fails_by_showing_it() {
+    // The behaviour-change table: #125880 affects 1.30.0-1.30.3, fixed in 1.30.4.
+    let b = behaviour::by_id("termination-unstarted-sidecar").unwrap();
+    let broken = judge(&sigkilled_at_grace_end());
+    let on = |v: &str| {
+        let r = b.unjudged(
+            "c",
+            v.parse().unwrap(),
+            sidecar_conformance::gate::GateSetting::On,
+        );
+        (CheckResult::verdict_of(r.expected, broken.outcome), r.known_bug)
+    };
+    let (verdict, cited) = on("1.30.3");
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(cited.unwrap().contains("kubernetes/kubernetes#125880"));
+    // The same recording on a fixed version is a regression.
+    assert_eq!(on("1.30.4"), (Verdict::Fail, None));
+    assert_eq!(on("1.37.2"), (Verdict::Fail, None));
+    // And the recording of the fixed behaviour fails where the table expects the bug.
+    let fixed = judge(&recorded(GATE_ON, "termination-unstarted-sidecar"));
+    let r = b.unjudged(
+        "c",
+        "1.29.7".parse().unwrap(),
+        sidecar_conformance::gate::GateSetting::On,
+    );
+    assert_eq!(CheckResult::verdict_of(r.expected, fixed.outcome), Verdict::Fail);
+}

@@ -25,6 +25,7 @@ mod restart;
 mod sequencing;
 mod shared;
 mod termination;
+mod unstarted;
 
 use std::time::Duration;
 
@@ -476,6 +477,30 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: termination::judge,
+    },
+    Behaviour {
+        id: "termination-unstarted-sidecar",
+        title: "On deletion of a pod whose later sidecar never started, the started sidecar gets SIGTERM at once",
+        section: "Differences from application containers",
+        claims: &[
+            "Sidecar containers have their own independent lifecycles. They can be started, stopped, and restarted independently of app containers.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::TERMINATION_UNSTARTED]),
+                Step::Settle {
+                    settled: unstarted::settled,
+                    window: Duration::from_secs(90),
+                    what: "the later sidecar running without passing its startup probe for 5 s",
+                },
+                Step::DeletePod {
+                    pod: "termination-unstarted",
+                    window: Duration::from_secs(60),
+                },
+            ],
+        },
+        judge: unstarted::judge,
     },
     Behaviour {
         id: "qos-class",
