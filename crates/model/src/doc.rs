@@ -48,6 +48,8 @@ pub const SHARED_NAMESPACES: Manifest = manifest!("fixtures/shared-namespaces.ya
 pub const TERMINATION_ORDER: Manifest = manifest!("fixtures/termination-order.yaml");
 /// A pod whose later sidecar never starts, deleted: the earlier sidecar must get SIGTERM.
 pub const TERMINATION_UNSTARTED: Manifest = manifest!("fixtures/termination-unstarted.yaml");
+/// A pod whose sidecar exits on its own while the pod terminates.
+pub const TERMINATION_SIDECAR_EXITS: Manifest = manifest!("fixtures/termination-sidecar-exits.yaml");
 /// Three pods that differ in which container has limits equal to its requests.
 pub const QOS: Manifest = manifest!("fixtures/qos.yaml");
 /// Two pods at the boundary of extended resources, a sidecar after and before a large

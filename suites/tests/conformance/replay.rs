@@ -1367,3 +1367,14 @@ fn a_version_with_the_known_bug_passes_by_showing_it_and_a_fixed_one_fails_by_sh
     );
     assert_eq!(CheckResult::verdict_of(r.expected, fixed.outcome), Verdict::Fail);
 }
+
+#[test]
+fn sidecar_exit_during_termination_fails_when_the_sidecar_is_restarted() {
+    let mut obs = raw(GATE_ON, "sidecar-exit-during-termination");
+    let evs = events(&mut obs, "termination-sidecar-exits", "sidecar");
+    let exit = evs.iter().rfind(|e| e["event"] == "terminated").unwrap().clone();
+    let at = exit["observed_at"].as_str().unwrap().to_string();
+    evs.push(json!({"observed_at": at, "container_id": "containerd://again", "restart_count": 1, "event": "restarted", "previous_id": exit["container_id"]}));
+    evs.push(json!({"observed_at": at, "container_id": "containerd://again", "restart_count": 1, "event": "running", "started_at": at}));
+    assert_violated(&judge(&from(obs)), "was not restarted while the pod terminated");
+}

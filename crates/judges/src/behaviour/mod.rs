@@ -13,6 +13,7 @@
 
 mod available;
 mod backoff;
+mod exits;
 mod job;
 pub use job::fix_api_version_only;
 mod job_fails;
@@ -501,6 +502,29 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: unstarted::judge,
+    },
+    Behaviour {
+        id: "sidecar-exit-during-termination",
+        title: "A sidecar that exits while its pod terminates is not restarted; the app still gets its time to stop",
+        section: "Differences from application containers",
+        claims: &[
+            "Sidecar containers have their own independent lifecycles. They can be started, stopped, and restarted independently of app containers.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::TERMINATION_SIDECAR_EXITS]),
+                Step::WaitAllRunning {
+                    pod: "termination-sidecar-exits",
+                    window: Duration::from_secs(90),
+                },
+                Step::DeletePod {
+                    pod: "termination-sidecar-exits",
+                    window: Duration::from_secs(60),
+                },
+            ],
+        },
+        judge: exits::judge,
     },
     Behaviour {
         id: "qos-class",
