@@ -548,3 +548,13 @@ pub fn events<'a>(
         .as_array_mut()
         .expect("events")
 }
+
+/// The name of the first pod of a recorded observation (as JSON): the one pod of a
+/// Job's recording.
+pub fn first_pod(obs: &serde_json::Value) -> String {
+    obs["timeline"]["pods"]
+        .as_object()
+        .and_then(|pods| pods.keys().next())
+        .expect("a recorded pod")
+        .clone()
+}

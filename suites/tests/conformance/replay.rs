@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use sidecar_conformance::behaviour::{self, Observation, Outcome};
 use sidecar_conformance::report::{CheckResult, Verdict};
-use sidecar_conformance_suites::{events, fixtures_dir, recorded};
+use sidecar_conformance_suites::{events, first_pod, fixtures_dir, recorded};
 
 fn judge(obs: &Observation) -> behaviour::Judgement {
     let b = behaviour::by_id(&obs.behaviour).expect("known behaviour");
@@ -66,13 +66,7 @@ fn deployment_ready_fails_on_a_restart() {
 #[test]
 fn job_completes_fails_when_the_sidecar_ended_before_the_main_container() {
     let mut obs = raw(GATE_ON, "job-completes");
-    let pod = obs["timeline"]["pods"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .next()
-        .unwrap()
-        .clone();
+    let pod = first_pod(&obs);
     let main_finished = events(&mut obs, &pod, "myjob")
         .iter()
         .find(|e| e["event"] == "terminated")

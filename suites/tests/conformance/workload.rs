@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 use sidecar_conformance::behaviour::{Observation, Outcome};
 use sidecar_conformance::judges::workload::{self, Checked, Invariant};
-use sidecar_conformance_suites::{events, recorded};
+use sidecar_conformance_suites::{events, first_pod, recorded};
 
 const GATE_ON: &str = "1.37.2-default";
 
@@ -241,13 +241,7 @@ fn apps_survive_is_violated_when_the_app_got_a_new_container_with_the_sidecar() 
 #[test]
 fn job_completes_is_violated_when_the_sidecar_stopped_before_the_main_container() {
     let mut obs = raw(GATE_ON, "job-completes");
-    let pod = obs["timeline"]["pods"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .next()
-        .unwrap()
-        .clone();
+    let pod = first_pod(&obs);
     for e in events(&mut obs, &pod, "logshipper").iter_mut() {
         if e["event"] == "terminated" {
             e["finished_at"] = json!("2000-01-01T00:00:00Z");

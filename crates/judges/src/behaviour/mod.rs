@@ -133,6 +133,9 @@ impl Step {
     }
 }
 
+/// The page's sentence on sidecars' own lifecycles, which several behaviours check.
+const INDEPENDENT_LIFECYCLES: &str = "Sidecar containers have their own independent lifecycles. They can be started, stopped, and restarted independently of app containers.";
+
 /// What the runner records of a [`Step::Settle`] wait, for most scenarios.
 const SETTLED: &str = "pods settled (finished, ready, or held up by an init container)";
 
@@ -483,9 +486,7 @@ const CATALOGUE: &[Behaviour] = &[
         id: "termination-unstarted-sidecar",
         title: "On deletion of a pod whose later sidecar never started, the started sidecar gets SIGTERM at once",
         section: "Differences from application containers",
-        claims: &[
-            "Sidecar containers have their own independent lifecycles. They can be started, stopped, and restarted independently of app containers.",
-        ],
+        claims: &[INDEPENDENT_LIFECYCLES],
         subject: Subject::Runtime,
         scenario: Scenario {
             steps: &[
@@ -507,9 +508,7 @@ const CATALOGUE: &[Behaviour] = &[
         id: "sidecar-exit-during-termination",
         title: "A sidecar that exits while its pod terminates is not restarted; the app still gets its time to stop",
         section: "Differences from application containers",
-        claims: &[
-            "Sidecar containers have their own independent lifecycles. They can be started, stopped, and restarted independently of app containers.",
-        ],
+        claims: &[INDEPENDENT_LIFECYCLES],
         subject: Subject::Runtime,
         scenario: Scenario {
             steps: &[
