@@ -158,7 +158,7 @@ pub const CHANGES: &[Change] = &[
         since: v(29, 0),
         fixed: &[v(35, 0), v(34, 2), v(33, 6)],
         refs: &["kubernetes/kubernetes#132826", "kubernetes/kubernetes#133072"],
-        behaviour: None,
+        behaviour: Some("sidecar-crash-startup-probe"),
         confidence: Confidence::Medium,
     },
     Change {

@@ -50,6 +50,8 @@ pub const TERMINATION_ORDER: Manifest = manifest!("fixtures/termination-order.ya
 pub const TERMINATION_UNSTARTED: Manifest = manifest!("fixtures/termination-unstarted.yaml");
 /// A pod whose sidecar exits on its own while the pod terminates.
 pub const TERMINATION_SIDECAR_EXITS: Manifest = manifest!("fixtures/termination-sidecar-exits.yaml");
+/// A `restartPolicy: Never` pod whose startup-probed sidecar crashes on its first run.
+pub const SIDECAR_CRASH_STARTUP_PROBE: Manifest = manifest!("fixtures/sidecar-crash-startup-probe.yaml");
 /// Three pods that differ in which container has limits equal to its requests.
 pub const QOS: Manifest = manifest!("fixtures/qos.yaml");
 /// Two pods at the boundary of extended resources, a sidecar after and before a large

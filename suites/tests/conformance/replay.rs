@@ -179,11 +179,54 @@ fn runtime() -> Vec<&'static str> {
 }
 
 #[test]
-fn recorded_gate_on_runs_of_1_32_hold_too() {
+fn recorded_gate_on_runs_of_1_32_do_what_both_tables_expect() {
+    // Holds, except where the behaviour-change table knows 1.32.2 has a bug the
+    // behaviour observes: there the recording shows the bug.
+    let v: sidecar_conformance::version::KubeVersion = "1.32.2".parse().unwrap();
+    let mut known = Vec::new();
     for b in runtime() {
         let j = judge(&recorded("1.32.2-on", b));
-        assert_eq!(j.outcome, Outcome::Holds, "{b}: {:#?}", j.evidence);
+        let expected = behaviour::by_id(b)
+            .unwrap()
+            .unjudged("c", v, sidecar_conformance::gate::GateSetting::On)
+            .expected;
+        assert_eq!(j.outcome, expected, "{b}: {:#?}", j.evidence);
+        if expected == Outcome::Violated {
+            known.push(b);
+        }
     }
+    assert_eq!(known, ["sidecar-crash-startup-probe"]);
+}
+
+#[test]
+fn sidecar_crash_startup_probe_shows_kubernetes_132826_on_1_32_and_not_on_1_37() {
+    let on_132 = judge(&recorded("1.32.2-on", "sidecar-crash-startup-probe"));
+    assert_violated(&on_132, "app never started (last waiting: PodInitializing");
+    let on_137 = judge(&recorded(GATE_ON, "sidecar-crash-startup-probe"));
+    assert_eq!(on_137.outcome, Outcome::Holds, "{:#?}", on_137.evidence);
+    // 1.37.2's recording judged where the table expects the bug fails, and so would
+    // 1.32.2's where the table says it is fixed (a regression).
+    let b = behaviour::by_id("sidecar-crash-startup-probe").unwrap();
+    let expect = |v: &str| {
+        b.unjudged(
+            "c",
+            v.parse().unwrap(),
+            sidecar_conformance::gate::GateSetting::On,
+        )
+        .expected
+    };
+    assert_eq!(
+        CheckResult::verdict_of(expect("1.32.2"), on_137.outcome),
+        Verdict::Fail
+    );
+    assert_eq!(
+        CheckResult::verdict_of(expect("1.34.2"), on_132.outcome),
+        Verdict::Fail
+    );
+    assert_eq!(
+        CheckResult::verdict_of(expect("1.34.1"), on_132.outcome),
+        Verdict::Pass
+    );
 }
 
 #[test]

@@ -13,6 +13,7 @@
 
 mod available;
 mod backoff;
+mod crash_probe;
 mod exits;
 mod job;
 pub use job::fix_api_version_only;
@@ -524,6 +525,26 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: exits::judge,
+    },
+    Behaviour {
+        id: "sidecar-crash-startup-probe",
+        title: "In a restartPolicy Never pod, a startup-probed sidecar that crashed once starts again and the app starts after it",
+        section: "Sidecar containers and Pod lifecycle",
+        claims: &[
+            "If an init container is created with its `restartPolicy` set to `Always`, it will start and remain running during the entire life of the Pod.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::SIDECAR_CRASH_STARTUP_PROBE]),
+                Step::Settle {
+                    settled: crash_probe::settled,
+                    window: Duration::from_secs(120),
+                    what: "the app running, or held up 40 s after the sidecar's second run began",
+                },
+            ],
+        },
+        judge: crash_probe::judge,
     },
     Behaviour {
         id: "qos-class",
