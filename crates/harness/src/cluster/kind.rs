@@ -387,13 +387,16 @@ pub fn process_alive(pid: u32) -> bool {
 }
 
 /// Clusters of the harness left behind by runs that ended without cleaning up (killed,
-/// machine stopped): owned by prefix, with no record or a record whose owner is gone and
-/// which was not kept.
+/// machine stopped): owned by prefix, with a record in this cache whose owner is gone
+/// and which was not kept. A cluster this cache has no record of belongs to runs with
+/// another cache (another user's, or another `SIDECAR_CONFORMANCE_CACHE`), which may be
+/// running now: it is never removed here (`clusters prune --all` removes it on request).
+/// (Seen: a run as another user removed a cluster in the middle of a play.)
 pub fn leftovers(cache: &Path) -> Vec<String> {
     owned_clusters()
         .into_iter()
         .filter(|name| match read_record(cache, name) {
-            None => true,
+            None => false,
             Some(r) => !r.keep && !process_alive(r.owner_pid),
         })
         .collect()
