@@ -499,6 +499,22 @@ fn ready_follows_sidecars(obs: &Observation, name: &str, pod: &PodTimeline) -> P
     Ok(out)
 }
 
+/// Whether the container was running just before `t` (its last state strictly before).
+fn running_before(c: &ContainerTimeline, t: Timestamp) -> bool {
+    c.events
+        .iter()
+        .filter(|e| e.observed_at < t)
+        .rfind(|e| {
+            matches!(
+                e.kind,
+                ContainerEventKind::Running { .. }
+                    | ContainerEventKind::Terminated { .. }
+                    | ContainerEventKind::Waiting { .. }
+            )
+        })
+        .is_some_and(|e| matches!(e.kind, ContainerEventKind::Running { .. }))
+}
+
 fn running_at(c: &ContainerTimeline, t: Timestamp) -> bool {
     c.events
         .iter()
@@ -520,33 +536,39 @@ fn apps_survive(obs: &Observation, name: &str, pod: &PodTimeline) -> PodFindings
     let end = deleted_at(obs, name).unwrap_or(Timestamp::MAX);
     let mut out = Vec::new();
     for s in pod.with_role(ContainerRole::Sidecar) {
-        for term in s.terminations().into_iter().filter(|e| e.observed_at < end) {
-            let Some(back) = s.events.iter().find(|e| {
-                e.observed_at > term.observed_at && matches!(e.kind, ContainerEventKind::Running { .. })
-            }) else {
-                continue;
-            };
-            let code = termination(&term.kind).map(|(c, ..)| c).unwrap_or_default();
-            for a in pod
-                .with_role(ContainerRole::App)
-                .filter(|a| running_at(a, term.observed_at))
-            {
-                let (before, after) = (a.id_at(term.observed_at), a.id_at(back.observed_at));
-                let exited = a
-                    .terminations()
+        // Each restart, from the recorder's `restarted` events (restart count up): the
+        // watch may see a restarted sidecar already running again, never its exit.
+        for back in s
+            .events
+            .iter()
+            .filter(|e| matches!(e.kind, ContainerEventKind::Restarted { .. }) && e.observed_at < end)
+        {
+            let t = back.observed_at;
+            let exit = s
+                .terminations()
+                .into_iter()
+                .rfind(|e| e.observed_at <= t)
+                .and_then(|e| termination(&e.kind))
+                .map(|(c, ..)| c.to_string())
+                .unwrap_or_else(|| "exit not seen".into());
+            for a in pod.with_role(ContainerRole::App).filter(|a| running_before(a, t)) {
+                let before = a
+                    .events
                     .iter()
-                    .any(|e| e.observed_at > term.observed_at && e.observed_at <= back.observed_at);
+                    .filter(|e| e.observed_at < t)
+                    .filter_map(|e| e.container_id.as_deref())
+                    .next_back();
+                let after = a.id_at(t);
+                let kept = before == after && running_at(a, t) && a.restarts_at(t) == a.restarts_before(t);
                 out.push((
-                    Some(before == after && !exited && running_at(a, back.observed_at)),
+                    Some(kept),
                     format!(
-                        "pod {name}: sidecar {} exited ({code}) at {} and ran again at {}; app {} ran in container {} before and {} after{}",
+                        "pod {name}: sidecar {} restarted ({exit}) at {t}; app {} ran in container {} before and {} after{}",
                         s.name,
-                        term.observed_at,
-                        back.observed_at,
                         a.name,
                         short(before),
                         short(after),
-                        if exited { ", and exited in between" } else { "" }
+                        if running_at(a, t) { "" } else { ", and was not running" }
                     ),
                 ));
             }

@@ -195,6 +195,28 @@ impl ContainerTimeline {
         out
     }
 
+    /// The runtime start time of every run seen, in order, whether the watch saw the run
+    /// running or only its termination (a run of a second can end between two status
+    /// updates). Attempts the runtime failed to start do not count.
+    pub fn run_starts(&self) -> Vec<Timestamp> {
+        let mut out: Vec<Timestamp> = Vec::new();
+        for e in &self.events {
+            let start = match &e.kind {
+                ContainerEventKind::Running { started_at: Some(t) } => Some(*t),
+                k @ ContainerEventKind::Terminated {
+                    started_at: Some(t), ..
+                } if !k.is_start_failure() => Some(*t),
+                _ => None,
+            };
+            if let Some(t) = start
+                && !out.contains(&t)
+            {
+                out.push(t);
+            }
+        }
+        out
+    }
+
     /// The first time the container was running (runtime clock). Attempts the runtime
     /// failed to start do not count.
     pub fn first_started_at(&self) -> Option<Timestamp> {
@@ -262,6 +284,22 @@ impl ContainerTimeline {
             .filter(|e| e.observed_at <= t)
             .filter_map(|e| e.container_id.as_deref())
             .next_back()
+    }
+
+    /// The restart count as of `t` (its last event at or before `t`).
+    pub fn restarts_at(&self, t: Timestamp) -> i32 {
+        self.events
+            .iter()
+            .rfind(|e| e.observed_at <= t)
+            .map_or(0, |e| e.restart_count)
+    }
+
+    /// The restart count just before `t`.
+    pub fn restarts_before(&self, t: Timestamp) -> i32 {
+        self.events
+            .iter()
+            .rfind(|e| e.observed_at < t)
+            .map_or(0, |e| e.restart_count)
     }
 
     /// The highest restart count seen.

@@ -1415,3 +1415,24 @@ fn sidecar_exit_during_termination_fails_when_the_sidecar_is_restarted() {
     evs.push(json!({"observed_at": at, "container_id": "containerd://again", "restart_count": 1, "event": "running", "started_at": at}));
     assert_violated(&judge(&from(obs)), "was not restarted while the pod terminated");
 }
+
+#[test]
+fn a_first_run_the_watch_saw_only_as_its_termination_still_counts() {
+    // Recorded on 1.37.2 under load (the published-path e2e test): the sidecar's first
+    // run lasted one second and the watch saw it only terminated. Its start is in the
+    // termination's runtime times; the judge must not need to see it running.
+    let text = std::fs::read_to_string(
+        fixtures_dir().join("1.37.2-default/sidecar-crash-startup-probe.first-run-unseen.json"),
+    )
+    .unwrap();
+    let obs: Observation = serde_json::from_str(&text).unwrap();
+    let j = judge(&obs);
+    assert_eq!(j.outcome, Outcome::Holds, "{:#?}", j.evidence);
+    assert!(
+        j.evidence
+            .iter()
+            .any(|e| e.contains("runs began at 2026-12-05T07:39:26Z, 2026-12-05T07:39:29Z")),
+        "{:#?}",
+        j.evidence
+    );
+}

@@ -473,3 +473,12 @@ fn quantities_are_read_in_base_units() {
     assert_eq!(workload::quantity("example.com/widget", "3"), Some(3));
     assert_eq!(workload::quantity("memory", "3Zi"), None);
 }
+
+#[test]
+fn a_sidecar_restart_the_watch_saw_only_as_running_again_is_still_judged() {
+    // A restart can fall between two status updates: the watch sees the sidecar running
+    // in a new container, never its exit. The restart count shows it all the same.
+    let mut obs = raw(GATE_ON, "restart-independence");
+    events(&mut obs, "restart-independence", "sidecar").retain(|e| e["event"] != "terminated");
+    assert_holds(&judged(obs), Invariant::AppsSurviveSidecarRestarts, "Pod/restart-independence");
+}

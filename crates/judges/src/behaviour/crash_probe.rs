@@ -26,7 +26,7 @@ pub fn settled(rec: &Recorder) -> bool {
     };
     let app_ran = pod.container(APP).is_some_and(|a| a.ever_ran());
     let second_run_waited = pod.container(SIDECAR).is_some_and(|s| {
-        let runs = s.running_since();
+        let runs = s.run_starts();
         runs.len() >= 2
             && jiff::Timestamp::now().duration_since(runs[1]).as_secs() >= HELD_UP.as_secs() as i64
     });
@@ -50,7 +50,9 @@ pub fn judge(obs: &Observation) -> Judgement {
         codes.first() == Some(&1),
         format!("{SIDECAR} crashed on its first run: exit codes {codes:?}"),
     );
-    let runs = sidecar.running_since();
+    // From the runtime's start times: the watch may see the first run (a second long)
+    // only as its termination.
+    let runs = sidecar.run_starts();
     f.check(
         runs.len() >= 2,
         format!(
