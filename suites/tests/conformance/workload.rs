@@ -480,5 +480,9 @@ fn a_sidecar_restart_the_watch_saw_only_as_running_again_is_still_judged() {
     // in a new container, never its exit. The restart count shows it all the same.
     let mut obs = raw(GATE_ON, "restart-independence");
     events(&mut obs, "restart-independence", "sidecar").retain(|e| e["event"] != "terminated");
-    assert_holds(&judged(obs), Invariant::AppsSurviveSidecarRestarts, "Pod/restart-independence");
+    assert_holds(
+        &judged(obs),
+        Invariant::AppsSurviveSidecarRestarts,
+        "Pod/restart-independence",
+    );
 }
