@@ -501,24 +501,20 @@ fn ready_follows_sidecars(obs: &Observation, name: &str, pod: &PodTimeline) -> P
 
 /// Whether the container was running just before `t` (its last state strictly before).
 fn running_before(c: &ContainerTimeline, t: Timestamp) -> bool {
-    c.events
-        .iter()
-        .filter(|e| e.observed_at < t)
-        .rfind(|e| {
-            matches!(
-                e.kind,
-                ContainerEventKind::Running { .. }
-                    | ContainerEventKind::Terminated { .. }
-                    | ContainerEventKind::Waiting { .. }
-            )
-        })
-        .is_some_and(|e| matches!(e.kind, ContainerEventKind::Running { .. }))
+    last_state_running(c, |at| at < t)
 }
 
+/// Whether the container was running at `t` (its last state at or before it).
 fn running_at(c: &ContainerTimeline, t: Timestamp) -> bool {
+    last_state_running(c, |at| at <= t)
+}
+
+/// Whether the last state event (waiting, running, terminated) seen at a time `seen`
+/// accepts is a running one.
+fn last_state_running(c: &ContainerTimeline, seen: impl Fn(Timestamp) -> bool) -> bool {
     c.events
         .iter()
-        .filter(|e| e.observed_at <= t)
+        .filter(|e| seen(e.observed_at))
         .rfind(|e| {
             matches!(
                 e.kind,
