@@ -601,6 +601,12 @@ async fn play_step(
             }
         }
         Step::DisruptSidecars { window } => disrupt_sidecars(play, window, obs).await?,
+        Step::PatchPod {
+            pod,
+            subresource,
+            patch,
+            what,
+        } => return patch_pod(play, pod, subresource, patch, what, obs).await,
         Step::DeleteWorkloads { window } => delete_workloads(play, window, obs).await?,
         Step::RestartInTurn {
             pod,
@@ -646,6 +652,55 @@ async fn play_step(
         }
     }
     Ok(true)
+}
+
+/// Patches `pod` (strategic merge; on `subresource` when given) and records the action.
+/// A patch the API server refuses with a client error (other than throttling) is the
+/// cluster's answer, recorded as a rejection in its own words, and ends the play; any
+/// other failure is the play's error.
+async fn patch_pod(
+    play: &Play<'_>,
+    pod: &str,
+    subresource: Option<&str>,
+    patch: &str,
+    what: &str,
+    obs: &mut Observation,
+) -> Result<bool, PlayError> {
+    let pods: Api<Pod> = Api::namespaced(play.target.client.clone(), play.namespace);
+    let body: serde_json::Value = serde_json::from_str(patch)?;
+    let params = kube::api::PatchParams::default();
+    let patch = kube::api::Patch::Strategic(&body);
+    let at = jiff::Timestamp::now();
+    let answer = match subresource {
+        Some(sub) => pods.patch_subresource(sub, pod, &params, &patch).await,
+        None => pods.patch(pod, &params, &patch).await,
+    };
+    let target = match subresource {
+        Some(sub) => format!("pods/{sub} of {pod}"),
+        None => format!("pod {pod}"),
+    };
+    match answer {
+        Ok(_) => {
+            play.progress
+                .say(format!("{}: {}: {what}", play.target.name, play.behaviour.id));
+            obs.actions.push(Action {
+                at,
+                pod: pod.into(),
+                container: String::new(),
+                what: format!("{what} (patched {target}: {body})"),
+            });
+            Ok(true)
+        }
+        Err(kube::Error::Api(status)) if (400..500).contains(&status.code) && status.code != 429 => {
+            obs.rejections.push(Rejection {
+                file: format!("patch of {target}: {body}"),
+                object: format!("Pod/{pod}"),
+                message: format!("{} {}: {}", status.code, status.reason, status.message),
+            });
+            Ok(false)
+        }
+        Err(e) => Err(PlayError::kube(format!("patching {target}"))(e)),
+    }
 }
 
 /// Stops each sidecar of each recorded pod once through the node's runtime and waits

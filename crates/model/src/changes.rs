@@ -135,12 +135,12 @@ pub const CHANGES: &[Change] = &[
         confidence: Confidence::High,
     },
     Change {
-        id: "sidecar-image-change-restarts-pod",
-        affected_behaviour: "changing a running sidecar's image restarts more than that sidecar (before, a sidecar image change was handled like an init container's)",
+        id: "sidecar-image-change-ignored",
+        affected_behaviour: "changing a running sidecar's image does not restart it: it keeps its first container and the old image",
         since: v(28, 0),
         fixed: &[v(32, 0)],
         refs: &["kubernetes/kubernetes#121333", "kubernetes/kubernetes#126525"],
-        behaviour: None,
+        behaviour: Some("sidecar-image-change"),
         confidence: Confidence::Medium,
     },
     Change {
@@ -151,6 +151,15 @@ pub const CHANGES: &[Change] = &[
         refs: &["kubernetes/kubernetes#127793", "kubernetes/kubernetes#128516"],
         behaviour: None,
         confidence: Confidence::High,
+    },
+    Change {
+        id: "sidecar-in-place-resize-unavailable",
+        affected_behaviour: "a running sidecar cannot be resized in place: no `resize` subresource by default (in-place pod resize was alpha) and no resize of sidecars at all",
+        since: v(28, 0),
+        fixed: &[v(33, 0)],
+        refs: &["kubernetes/kubernetes#128367", "kubernetes/enhancements#1287"],
+        behaviour: Some("sidecar-resize"),
+        confidence: Confidence::Medium,
     },
     Change {
         id: "sidecar-startupprobe-never-policy",
@@ -248,6 +257,7 @@ mod tests {
             fixed,
             [
                 "sidecar-pending-phase-after-reboot",
+                "sidecar-in-place-resize-unavailable",
                 "sidecar-startupprobe-never-policy"
             ]
         );

@@ -52,6 +52,10 @@ pub const TERMINATION_UNSTARTED: Manifest = manifest!("fixtures/termination-unst
 pub const TERMINATION_SIDECAR_EXITS: Manifest = manifest!("fixtures/termination-sidecar-exits.yaml");
 /// A `restartPolicy: Never` pod whose startup-probed sidecar crashes on its first run.
 pub const SIDECAR_CRASH_STARTUP_PROBE: Manifest = manifest!("fixtures/sidecar-crash-startup-probe.yaml");
+/// A pod whose sidecar's image is changed while it runs.
+pub const SIDECAR_IMAGE_CHANGE: Manifest = manifest!("fixtures/sidecar-image-change.yaml");
+/// A pod whose sidecar's CPU is resized in place.
+pub const SIDECAR_RESIZE: Manifest = manifest!("fixtures/sidecar-resize.yaml");
 /// Three pods that differ in which container has limits equal to its requests.
 pub const QOS: Manifest = manifest!("fixtures/qos.yaml");
 /// Two pods at the boundary of extended resources, a sidecar after and before a large

@@ -133,6 +133,19 @@ pub fn effect(version: KubeVersion, setting: GateSetting) -> GateEffect {
     }
 }
 
+impl GateStage {
+    /// The settings a matrix over every minor runs at this stage: each one that shows
+    /// something of its own. Alpha: the default (off) and on; beta: on and off; GA and
+    /// removed: the default, and off as an expected refusal.
+    pub fn matrix_settings(self) -> &'static [GateSetting] {
+        match self {
+            GateStage::Alpha => &[GateSetting::Default, GateSetting::On],
+            GateStage::Beta => &[GateSetting::On, GateSetting::Off],
+            GateStage::GaLocked | GateStage::Removed => &[GateSetting::Default, GateSetting::Off],
+        }
+    }
+}
+
 /// The words with which a component refuses `setting` on `version`, as kubelet logs
 /// them (`k8s.io/component-base/featuregate`): only a creation failure whose node log
 /// has this line is the gate's doing; any other failure is a fault of the run.
@@ -172,6 +185,30 @@ pub fn setting_for(version: KubeVersion, probe: &GateProbe) -> GateSetting {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_matrix_runs_each_minor_at_the_settings_that_show_something_of_their_own() {
+        let v = |minor| KubeVersion { minor, patch: 0 };
+        let effects = |minor| -> Vec<GateEffect> {
+            GateStage::of(v(minor))
+                .matrix_settings()
+                .iter()
+                .map(|s| effect(v(minor), *s))
+                .collect()
+        };
+        assert_eq!(effects(28), [GateEffect::Disabled, GateEffect::Enabled]);
+        for minor in 29..=32 {
+            assert_eq!(effects(minor), [GateEffect::Enabled, GateEffect::Disabled]);
+        }
+        for minor in 33..=37 {
+            let e = effects(minor);
+            assert_eq!(e[0], GateEffect::Enabled);
+            assert!(
+                matches!(e[1], GateEffect::ClusterRefused { .. }),
+                "{minor}: {e:?}"
+            );
+        }
+    }
 
     fn v(minor: u32) -> KubeVersion {
         KubeVersion { minor, patch: 0 }

@@ -195,7 +195,7 @@ fn recorded_gate_on_runs_of_1_32_do_what_both_tables_expect() {
             known.push(b);
         }
     }
-    assert_eq!(known, ["sidecar-crash-startup-probe"]);
+    assert_eq!(known, ["sidecar-crash-startup-probe", "sidecar-resize"]);
 }
 
 #[test]
@@ -1435,4 +1435,98 @@ fn a_first_run_the_watch_saw_only_as_its_termination_still_counts() {
         "{:#?}",
         j.evidence
     );
+}
+
+/// The 1.37.2 recording of `sidecar-image-change` with the sidecar's events cut off
+/// where the change took effect: the change ignored, the sidecar still in its first
+/// container (what 1.28-1.31 do, kubernetes/kubernetes#121333).
+fn image_change_ignored() -> Observation {
+    let mut obs = raw(GATE_ON, "sidecar-image-change");
+    let evs = events(&mut obs, "sidecar-image-change", "sidecar");
+    let effect = evs.iter().position(|e| e["event"] == "terminated").unwrap();
+    evs.truncate(effect);
+    from(obs)
+}
+
+#[test]
+fn sidecar_image_change_fails_when_the_change_is_ignored_or_the_app_restarts() {
+    assert_violated(
+        &judge(&image_change_ignored()),
+        "was restarted in a new container after the change",
+    );
+    let mut obs = raw(GATE_ON, "sidecar-image-change");
+    let evs = events(&mut obs, "sidecar-image-change", "app");
+    let at = evs.last().unwrap()["observed_at"].as_str().unwrap().to_string();
+    let first = evs
+        .iter()
+        .find_map(|e| e["container_id"].as_str().map(String::from));
+    evs.push(json!({"observed_at": at, "container_id": "containerd://again", "restart_count": 1, "event": "restarted", "previous_id": first}));
+    evs.push(json!({"observed_at": at, "container_id": "containerd://again", "restart_count": 1, "event": "running", "started_at": at}));
+    assert_violated(&judge(&from(obs)), "app kept its first container");
+}
+
+#[test]
+fn an_ignored_image_change_is_the_known_bug_before_1_32_and_a_regression_after() {
+    let b = behaviour::by_id("sidecar-image-change").unwrap();
+    let ignored = judge(&image_change_ignored());
+    let on = |v: &str| {
+        let r = b.unjudged(
+            "c",
+            v.parse().unwrap(),
+            sidecar_conformance::gate::GateSetting::On,
+        );
+        (CheckResult::verdict_of(r.expected, ignored.outcome), r.known_bug)
+    };
+    let (verdict, cited) = on("1.31.14");
+    assert_eq!(verdict, Verdict::Pass);
+    assert!(cited.unwrap().contains("kubernetes/kubernetes#126525"));
+    assert_eq!(on("1.32.2"), (Verdict::Fail, None));
+}
+
+#[test]
+fn sidecar_resize_fails_when_not_applied_or_the_sidecar_restarts() {
+    let mut obs = raw(GATE_ON, "sidecar-resize");
+    for pod in obs["pods"].as_array_mut().unwrap() {
+        for c in pod["status"]["initContainerStatuses"].as_array_mut().unwrap() {
+            c["resources"]["requests"]["cpu"] = json!("100m");
+            c["resources"]["limits"]["cpu"] = json!("100m");
+        }
+    }
+    assert_violated(
+        &judge(&from(obs)),
+        "the kubelet reports sidecar's CPU as applied: requests 100m",
+    );
+    let mut obs = raw(GATE_ON, "sidecar-resize");
+    let evs = events(&mut obs, "sidecar-resize", "sidecar");
+    let at = evs.last().unwrap()["observed_at"].as_str().unwrap().to_string();
+    let first = evs
+        .iter()
+        .find_map(|e| e["container_id"].as_str().map(String::from));
+    evs.push(json!({"observed_at": at, "container_id": "containerd://again", "restart_count": 1, "event": "restarted", "previous_id": first}));
+    evs.push(json!({"observed_at": at, "container_id": "containerd://again", "restart_count": 1, "event": "running", "started_at": at}));
+    assert_violated(
+        &judge(&from(obs)),
+        "sidecar kept its container through the resize",
+    );
+}
+
+#[test]
+fn a_refused_resize_is_expected_before_1_33_and_a_regression_from_it() {
+    // Recorded on 1.32.2: no `resize` subresource, the API server's 404.
+    let refused = judge(&recorded("1.32.2-on", "sidecar-resize"));
+    assert_violated(&refused, "404 NotFound");
+    let b = behaviour::by_id("sidecar-resize").unwrap();
+    let on = |v: &str, j: &behaviour::Judgement| {
+        let r = b.unjudged(
+            "c",
+            v.parse().unwrap(),
+            sidecar_conformance::gate::GateSetting::On,
+        );
+        CheckResult::verdict_of(r.expected, j.outcome)
+    };
+    assert_eq!(on("1.32.2", &refused), Verdict::Pass);
+    assert_eq!(on("1.33.0", &refused), Verdict::Fail);
+    let resized = judge(&recorded(GATE_ON, "sidecar-resize"));
+    assert_eq!(on("1.32.2", &resized), Verdict::Fail);
+    assert_eq!(on("1.36.3", &resized), Verdict::Pass);
 }

@@ -528,6 +528,7 @@ mod tests {
             fixed,
             [
                 "sidecar-pending-phase-after-reboot",
+                "sidecar-in-place-resize-unavailable",
                 "sidecar-startupprobe-never-policy"
             ]
         );
@@ -540,7 +541,7 @@ mod tests {
         assert!(render_markdown(&d).contains("## What changed upstream between the two versions"));
         // Downgrading brings them back.
         let back = diff(&after, &before, MatchBy::Behaviour).unwrap();
-        assert!(back.upstream.iter().all(|u| !u.fixed_by_upgrade) && back.upstream.len() == 2);
+        assert!(back.upstream.iter().all(|u| !u.fixed_by_upgrade) && back.upstream.len() == 3);
         // By version and gate nothing pairs: everything before is missing after.
         let d = diff(&before, &after, MatchBy::VersionAndGate).unwrap();
         assert_eq!(d.counts.get("missing"), Some(&5));

@@ -15,6 +15,7 @@ mod available;
 mod backoff;
 mod crash_probe;
 mod exits;
+mod image_change;
 mod job;
 pub use job::fix_api_version_only;
 mod job_fails;
@@ -22,6 +23,7 @@ mod ordering;
 mod qos;
 mod readiness;
 mod ready;
+mod resize;
 mod resources;
 mod restart;
 mod sequencing;
@@ -105,6 +107,16 @@ pub enum Step {
     /// Delete every applied object (pods through their owners' deletion), record a
     /// deletion action per recorded pod, and record until every such pod is gone.
     DeleteWorkloads { window: Duration },
+    /// Patch `pod` (a strategic merge patch, on `subresource` when given: `resize`).
+    /// A patch the API server refuses is recorded as a rejection and ends the play: the
+    /// refusal is what the judge reads (a version without the feature says so in its
+    /// answer).
+    PatchPod {
+        pod: &'static str,
+        subresource: Option<&'static str>,
+        patch: &'static str,
+        what: &'static str,
+    },
     /// Check the page itself: each of its YAML blocks as a server-side dry run (strict),
     /// a block refused for its apiVersion once more with only that corrected. The judge
     /// adds what the page shows without a cluster ([`crate::lint`]).
@@ -130,12 +142,16 @@ impl Step {
             Step::FetchNodes => "fetch-nodes",
             Step::DisruptSidecars { .. } => "disrupt-sidecars",
             Step::DeleteWorkloads { .. } => "delete-workloads",
+            Step::PatchPod { .. } => "patch-pod",
         }
     }
 }
 
 /// The page's sentence on sidecars' own lifecycles, which several behaviours check.
 const INDEPENDENT_LIFECYCLES: &str = "Sidecar containers have their own independent lifecycles. They can be started, stopped, and restarted independently of app containers.";
+
+/// The page's sentence on updating and scaling sidecars.
+const UPDATE_WITHOUT_AFFECTING: &str = "This means you can update, scale, or maintain sidecar containers without affecting the primary application.";
 
 /// What the runner records of a [`Step::Settle`] wait, for most scenarios.
 const SETTLED: &str = "pods settled (finished, ready, or held up by an init container)";
@@ -545,6 +561,62 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: crash_probe::judge,
+    },
+    Behaviour {
+        id: "sidecar-image-change",
+        title: "Changing a running sidecar's image restarts that sidecar alone, in a new container; the app keeps running",
+        section: "Differences from application containers",
+        claims: &[UPDATE_WITHOUT_AFFECTING],
+        subject: Subject::Runtime,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::SIDECAR_IMAGE_CHANGE]),
+                Step::WaitAllRunning {
+                    pod: "sidecar-image-change",
+                    window: Duration::from_secs(90),
+                },
+                Step::PatchPod {
+                    pod: "sidecar-image-change",
+                    subresource: None,
+                    patch: image_change::PATCH,
+                    what: "changed the sidecar's image to docker.io/library/alpine:latest",
+                },
+                Step::Settle {
+                    settled: image_change::settled,
+                    window: Duration::from_secs(45),
+                    what: image_change::SETTLE,
+                },
+            ],
+        },
+        judge: image_change::judge,
+    },
+    Behaviour {
+        id: "sidecar-resize",
+        title: "A running sidecar's CPU is resized in place: applied to the same container, nothing restarts",
+        section: "Differences from application containers",
+        claims: &[UPDATE_WITHOUT_AFFECTING],
+        subject: Subject::Runtime,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::SIDECAR_RESIZE]),
+                Step::WaitAllRunning {
+                    pod: "sidecar-resize",
+                    window: Duration::from_secs(90),
+                },
+                Step::PatchPod {
+                    pod: "sidecar-resize",
+                    subresource: Some("resize"),
+                    patch: resize::PATCH,
+                    what: "resized the sidecar's CPU from 100m to 200m",
+                },
+                Step::Settle {
+                    settled: resize::settled,
+                    window: Duration::from_secs(60),
+                    what: "the kubelet reporting the sidecar's new CPU as applied",
+                },
+            ],
+        },
+        judge: resize::judge,
     },
     Behaviour {
         id: "qos-class",
