@@ -100,6 +100,10 @@ pub enum ClusterError {
         tail: String,
         elapsed: Duration,
     },
+    /// A matrix cell whose version's images could not be supplied (nor those of an
+    /// older served patch of its minor): the cell is a row of errors, the run goes on.
+    #[error("no node image for Kubernetes {version}: {detail}")]
+    NotSupplied { version: String, detail: String },
     #[error("cluster behind {kubeconfig} is unreachable: {detail}")]
     Unreachable { kubeconfig: PathBuf, detail: String },
     #[error(transparent)]

@@ -213,6 +213,11 @@ struct RunArgs {
     /// Only these behaviours (ids from `behaviours`); repeatable.
     #[arg(long = "behaviour", short = 'b')]
     behaviours: Vec<String>,
+    /// Every minor from 1.28 to 1.37: the newest patch of each the Go module proxy
+    /// serves (the nearest older one that builds, where it refuses a module), at each
+    /// gate setting the gate table gives it; several clusters at once (see --parallel).
+    #[arg(long, conflicts_with_all = ["clusters", "kubeconfig"])]
+    every_minor: bool,
 }
 
 /// Where a run or a check plays, beyond the kind clusters of [`ClusterArgs`].
@@ -231,9 +236,10 @@ struct WhereArgs {
     /// Reuse kept clusters of the same version and gate.
     #[arg(long)]
     reuse: bool,
-    /// Clusters brought up and checked at the same time.
-    #[arg(long, default_value_t = 1)]
-    parallel: usize,
+    /// Clusters brought up and checked at the same time (default 1; with --every-minor,
+    /// as many as the machine's cores and memory allow: two per core, 1.5 GiB each).
+    #[arg(long)]
+    parallel: Option<usize>,
 }
 
 #[derive(Args, Debug)]
@@ -264,7 +270,7 @@ impl WhereArgs {
     /// Kind clusters only, one at a time, deleted afterwards (`bench`, `clusters up`).
     fn none() -> WhereArgs {
         WhereArgs {
-            parallel: 1,
+            parallel: Some(1),
             ..Default::default()
         }
     }
@@ -512,8 +518,9 @@ fn run_options(
         keep: clusters.keep,
         reuse: clusters.reuse,
         template,
-        parallel: clusters.parallel,
+        parallel: clusters.parallel.unwrap_or(1),
         check: None,
+        served: None,
     })
 }
 
@@ -575,8 +582,62 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
             })
             .collect::<anyhow::Result<_>>()?
     };
+    if args.every_minor {
+        return every_minor(args, behaviours, progress).await;
+    }
     let requests = cluster_requests(&args.spec, &args.clusters, &progress).await?;
     let opts = run_options(&args.spec, &args.clusters, requests, behaviours)?;
+    play_all(opts, progress).await
+}
+
+/// `run --every-minor`: the cells from what the Go module proxy serves and the gate
+/// table, several clusters at once.
+async fn every_minor(
+    args: RunArgs,
+    behaviours: Vec<&'static Behaviour>,
+    progress: Progress,
+) -> anyhow::Result<ExitCode> {
+    let cache = args.spec.cache.clone().unwrap_or_else(supply::default_cache_dir);
+    let served = tokio::task::spawn_blocking({
+        let progress = progress.clone();
+        move || Supply::new(cache, progress).map(|s| s.served_versions())
+    })
+    .await??
+    .ok_or_else(|| {
+        anyhow::anyhow!("the Go module proxy did not list k8s.io/kubernetes: --every-minor needs its list")
+    })?;
+    let cells = matrix::every_minor_cells(&served);
+    let requests: Vec<ClusterRequest> = cells
+        .iter()
+        .map(|(version, gate)| ClusterRequest::Kind {
+            version: *version,
+            gate: *gate,
+        })
+        .collect();
+    let mut opts = run_options(&args.spec, &args.clusters, requests, behaviours)?;
+    opts.parallel = match args.clusters.parallel {
+        Some(n) => {
+            progress.say(format!(
+                "--every-minor: {} cells, {n} at once (--parallel)",
+                cells.len()
+            ));
+            n
+        }
+        None => {
+            let (bound, why) = matrix::machine_bound();
+            progress.say(format!("--every-minor: {} cells, {why}", cells.len()));
+            bound
+        }
+    };
+    progress.say(format!(
+        "cells: {}",
+        cells
+            .iter()
+            .map(|(v, g)| format!("{v}:{g}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    ));
+    opts.served = Some(served);
     play_all(opts, progress).await
 }
 

@@ -92,7 +92,62 @@ pub struct RunOptions {
     /// A `check` of the user's workloads instead of the catalogue (then `behaviours`
     /// holds the check's play alone).
     pub check: Option<Arc<crate::check::Workloads>>,
+    /// Set for a matrix over every minor (`--every-minor`): the versions the Go module
+    /// proxy serves. A version whose images cannot be supplied is replaced by the next
+    /// older served patch of its minor, and a minor with none left becomes a row of
+    /// errors naming why, instead of ending the run.
+    pub served: Option<Vec<KubeVersion>>,
 }
+
+/// The cells of a matrix over every minor the harness accepts: the newest patch the Go
+/// module proxy serves of each (`.0` where it serves none: that cell then says so), at
+/// each gate setting the gate table gives its stage
+/// ([`crate::gate::GateStage::matrix_settings`]).
+pub fn every_minor_cells(served: &[KubeVersion]) -> Vec<(KubeVersion, GateSetting)> {
+    use crate::version::{NEWEST_MINOR, OLDEST_MINOR};
+    (OLDEST_MINOR..=NEWEST_MINOR)
+        .flat_map(|minor| {
+            let v = served
+                .iter()
+                .filter(|v| v.minor == minor)
+                .max()
+                .copied()
+                .unwrap_or(KubeVersion { minor, patch: 0 });
+            crate::gate::GateStage::of(v)
+                .matrix_settings()
+                .iter()
+                .map(move |g| (v, *g))
+        })
+        .collect()
+}
+
+/// How many clusters a matrix brings up at once by default: two per core (a cluster
+/// needs a core while it comes up and a fraction of one after), and no more than the
+/// available memory holds at [`CLUSTER_MEMORY_GIB`] each; with the reason, for the
+/// progress output.
+pub fn machine_bound() -> (usize, String) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let available_gib = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| {
+            m.lines()
+                .find(|l| l.starts_with("MemAvailable:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
+        })
+        .map_or(4.0, |kib| kib / (1024.0 * 1024.0));
+    let by_memory = (available_gib / CLUSTER_MEMORY_GIB).floor().max(1.0) as usize;
+    let bound = (cores * 2).min(by_memory).max(1);
+    (
+        bound,
+        format!(
+            "{bound} at once: {cores} cores x 2, memory {available_gib:.1} GiB available / {CLUSTER_MEMORY_GIB} GiB a cluster = {by_memory}; --parallel changes it"
+        ),
+    )
+}
+
+/// Memory a cluster and its plays take at most, with margin (measured: 530-650 MiB a
+/// cluster, up to 1 GiB with twenty behaviours' pods).
+pub const CLUSTER_MEMORY_GIB: f64 = 1.5;
 
 /// What the kind side of a run needs, prepared once.
 pub struct Prepared {
@@ -102,6 +157,10 @@ pub struct Prepared {
     /// Workload images the nodes pull from their registry (no stand-in, no registry).
     pub upstream_images: Vec<String>,
     pub host: HostFacts,
+    /// In a matrix over every minor: versions replaced by an older served patch of
+    /// their minor (asked, taken, why), and versions with no image at all (and why).
+    pub substitutes: Vec<(KubeVersion, KubeVersion, String)>,
+    pub unsupplied: Vec<(KubeVersion, String)>,
 }
 
 impl Prepared {
@@ -143,25 +202,43 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> Result<Prepared,
             registry: None,
             upstream_images: vec![],
             host: HostFacts::detect(),
+            substitutes: vec![],
+            unsupplied: vec![],
         });
     }
     let supply = Supply::new(opts.cache.clone(), progress.clone())?;
-    let (kind, node_images, workload) = {
+    let (kind, node_images, workload, substitutes, unsupplied) = {
         let supply = supply.clone();
         let versions = kind_versions.clone();
         let progress = progress.clone();
+        let served = opts.served.clone();
         tokio::task::spawn_blocking(move || -> Result<_, RunError> {
             let started = Instant::now();
-            supply.check_versions(&versions)?;
+            if served.is_none() {
+                supply.check_versions(&versions)?;
+            }
             supply.ensure_engine()?;
             let kind = supply.ensure_kind()?;
             let mut images = Vec::new();
+            let (mut substitutes, mut unsupplied) = (Vec::new(), Vec::new());
             for v in versions {
-                images.push(supply.ensure_node_image(v)?);
+                let Some(served) = &served else {
+                    images.push(supply.ensure_node_image(v)?);
+                    continue;
+                };
+                match supply_or_older(&supply, v, served, &progress) {
+                    Ok((image, refusals)) => {
+                        if image.version != v {
+                            substitutes.push((v, image.version, refusals.join("; ")));
+                        }
+                        images.push(image);
+                    }
+                    Err(refusals) => unsupplied.push((v, refusals.join("; "))),
+                }
             }
             let workload = supply.workload()?;
             progress.say(format!("images ready in {}", human(started.elapsed())));
-            Ok((kind, images, workload))
+            Ok((kind, images, workload, substitutes, unsupplied))
         })
         .await??
     };
@@ -199,7 +276,44 @@ pub async fn prepare(opts: &RunOptions, progress: &Progress) -> Result<Prepared,
         registry,
         upstream_images,
         host,
+        substitutes,
+        unsupplied,
     })
+}
+
+/// The node image of `version`, or of the newest older served patch of its minor that
+/// can be supplied; `Err` with each refusal (first line and log) when none can.
+fn supply_or_older(
+    supply: &Supply,
+    version: KubeVersion,
+    served: &[KubeVersion],
+    progress: &Progress,
+) -> Result<(NodeImage, Vec<String>), Vec<String>> {
+    let older = served
+        .iter()
+        .rev()
+        .filter(|s| s.minor == version.minor && **s < version)
+        .copied();
+    let mut refusals = Vec::new();
+    for candidate in std::iter::once(version).chain(older) {
+        match supply.ensure_node_image(candidate) {
+            Ok(image) => {
+                if candidate != version {
+                    progress.say(format!(
+                        "{version}: taking {candidate}, the nearest served patch that builds"
+                    ));
+                }
+                return Ok((image, refusals));
+            }
+            Err(e) => {
+                let text = e.to_string();
+                let first = text.lines().next().unwrap_or_default().to_string();
+                progress.warn(format!("{candidate}: {first}"));
+                refusals.push(format!("{candidate}: {first}"));
+            }
+        }
+    }
+    Err(refusals)
 }
 
 /// Deletes clusters and registry containers of earlier runs that ended without cleaning
@@ -290,6 +404,7 @@ pub async fn bring_up(
                 health: None,
                 kept: true,
                 gate_probe,
+                wall_ms: None,
             };
             Ok(BroughtUp {
                 report,
@@ -297,6 +412,14 @@ pub async fn bring_up(
             })
         }
         ClusterRequest::Kind { version, gate } => {
+            if let Some((_, why)) = prepared.unsupplied.iter().find(|(v, _)| v == version) {
+                return Ok(not_supplied(*version, *gate, why, progress));
+            }
+            let version = &prepared
+                .substitutes
+                .iter()
+                .find(|(asked, _, _)| asked == version)
+                .map_or(*version, |(_, taken, _)| *taken);
             let provider = prepared
                 .provider
                 .as_ref()
@@ -369,6 +492,7 @@ pub async fn bring_up(
                 health,
                 kept: opts.keep,
                 gate_probe: None,
+                wall_ms: None,
             };
             match &created {
                 Ok(c) => {
@@ -396,6 +520,41 @@ pub async fn bring_up(
                 cluster: created,
             })
         }
+    }
+}
+
+/// The cell of a version with no node image: not created, each behaviour an error
+/// naming why.
+fn not_supplied(version: KubeVersion, gate: GateSetting, why: &str, progress: &Progress) -> BroughtUp {
+    let name = format!("sc-{}-{gate}-unsupplied", version.slug());
+    progress.warn(format!("{name}: no node image: {why}"));
+    let error = crate::error::ClusterError::NotSupplied {
+        version: version.to_string(),
+        detail: why.to_string(),
+    };
+    BroughtUp {
+        report: ClusterReport {
+            name,
+            kubernetes_version: version.to_string(),
+            sidecar_gate: gate,
+            gate_effect: effect(version, gate),
+            origin: "kind-created".into(),
+            node_image: None,
+            node_image_origin: None,
+            created: false,
+            create_ms: 0,
+            creation_error: Some(error.to_string()),
+            gate_log: vec![],
+            health: None,
+            kept: false,
+            gate_probe: None,
+            wall_ms: None,
+        },
+        cluster: Err(Box::new(CreateFailure {
+            error,
+            gate_lines: vec![],
+            elapsed: std::time::Duration::ZERO,
+        })),
     }
 }
 
@@ -545,7 +704,8 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> Result<Report, RunErr
         .map(|request| {
             let (prepared, opts, journal) = (&prepared, &opts, &journal);
             async move {
-                let up = bring_up(request, prepared, opts, progress).await?;
+                let started = Instant::now();
+                let mut up = bring_up(request, prepared, opts, progress).await?;
                 journal.append(&Entry::Cluster {
                     cluster: Box::new(up.report.clone()),
                 })?;
@@ -593,6 +753,7 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> Result<Report, RunErr
                         results
                     }
                 };
+                up.report.wall_ms = Some(started.elapsed().as_millis() as u64);
                 Ok::<_, RunError>((up.report, results, notes))
             }
         })
@@ -617,6 +778,12 @@ pub async fn run(opts: RunOptions, progress: &Progress) -> Result<Report, RunErr
         all_results,
     );
     report.upstream_images = prepared.upstream_images.clone();
+    for (asked, taken, why) in &prepared.substitutes {
+        notes.push(format!(
+            "{asked} could not be supplied ({why}): its cells ran on {taken}, the nearest served patch of 1.{} that builds",
+            asked.minor
+        ));
+    }
     report.notes = notes;
     if let Some(w) = &opts.check {
         report.page = w.inputs.join(" ");
@@ -668,7 +835,8 @@ async fn wait_namespaces_gone(cluster: &Cluster, progress: &Progress) {
 
 fn version_of(request: &ClusterRequest, report: &ClusterReport) -> KubeVersion {
     match request {
-        ClusterRequest::Kind { version, .. } => *version,
+        // The report's: a matrix cell may have run on an older patch of the minor.
+        ClusterRequest::Kind { version, .. } => report.kubernetes_version.parse().unwrap_or(*version),
         ClusterRequest::Kubeconfig { .. } => report
             .kubernetes_version
             .parse()
@@ -700,6 +868,25 @@ mod tests {
                 (v("1.33.0"), GateSetting::Default),
             ]
         );
+    }
+
+    #[test]
+    fn every_minor_gets_its_newest_served_patch_at_the_settings_of_its_stage() {
+        let v = |s: &str| s.parse::<KubeVersion>().unwrap();
+        let served: Vec<KubeVersion> = ["1.29.6", "1.30.4", "1.30.14", "1.32.2", "1.32.13", "1.37.2"]
+            .into_iter()
+            .map(v)
+            .collect();
+        let cells = every_minor_cells(&served);
+        let has = |s: &str, g: GateSetting| cells.contains(&(v(s), g));
+        assert_eq!(cells.len(), 20, "{cells:?}");
+        // Not served at all: the .0, which the supply then refuses by name.
+        assert!(has("1.28.0", GateSetting::Default) && has("1.28.0", GateSetting::On));
+        assert!(has("1.30.14", GateSetting::On) && has("1.30.14", GateSetting::Off));
+        assert!(!cells.iter().any(|(c, _)| *c == v("1.30.4")));
+        assert!(has("1.32.13", GateSetting::Off));
+        assert!(has("1.33.0", GateSetting::Default) && has("1.33.0", GateSetting::Off));
+        assert!(has("1.37.2", GateSetting::Default) && has("1.37.2", GateSetting::Off));
     }
 
     #[test]

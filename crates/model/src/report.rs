@@ -202,6 +202,10 @@ pub struct ClusterReport {
     /// which sets `sidecar_gate` when `--gate` is not given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gate_probe: Option<GateProbe>,
+    /// The cell's wall time: bring-up, every behaviour, deletion (a matrix's cells
+    /// against its whole wall time).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_ms: Option<u64>,
 }
 
 /// What was checked of a new cluster before any behaviour ran.

@@ -53,6 +53,7 @@ pub async fn every_fault_of_the_cluster_is_an_error_naming_it() -> anyhow::Resul
         template: DEFAULT_TEMPLATE.to_string(),
         parallel: 1,
         check: None,
+        served: None,
     };
     let progress = Progress::new(false);
     let prepared = matrix::prepare(&opts, &progress).await?;

@@ -27,8 +27,8 @@ pub fn render(report: &Report) -> String {
 
     if !report.clusters.is_empty() {
         out.push_str("## Clusters\n\n");
-        out.push_str("| cluster | Kubernetes | gate | gate effect | origin | node image | ready |\n");
-        out.push_str("|---|---|---|---|---|---|---|\n");
+        out.push_str("| cluster | Kubernetes | gate | gate effect | origin | node image | ready | wall |\n");
+        out.push_str("|---|---|---|---|---|---|---|---|\n");
         for c in &report.clusters {
             let effect = match &c.gate_effect {
                 crate::gate::GateEffect::Enabled => "sidecars enabled".to_string(),
@@ -53,18 +53,22 @@ pub fn render(report: &Report) -> String {
             };
             let _ = writeln!(
                 out,
-                "| `{}` | {} | {} | {} | {} | {} | {} |",
+                "| `{}` | {} | {} | {} | {} | {} | {} | {} |",
                 c.name,
                 c.kubernetes_version,
                 c.sidecar_gate,
                 cell(&effect),
                 c.origin,
                 cell(c.node_image.as_deref().unwrap_or("-")),
-                cell(&ready)
+                cell(&ready),
+                c.wall_ms
+                    .map(|ms| format!("{:.0} s", ms as f64 / 1000.0))
+                    .unwrap_or_else(|| "-".into())
             );
         }
         out.push('\n');
     }
+    grid(&mut out, report);
 
     out.push_str("## Results\n\n");
     out.push_str("| behaviour | cluster | expected | observed | verdict | the page | time |\n");
@@ -187,6 +191,67 @@ fn details(out: &mut String, r: &CheckResult) {
     }
 }
 
+/// Behaviour x cluster, for a run over several clusters: each cell the verdict, with
+/// the observed outcome where it is not `holds`, and `known bug` where the
+/// behaviour-change table expected the cluster to show one.
+fn grid(out: &mut String, report: &Report) {
+    let mut clusters: Vec<(&str, String)> = Vec::new();
+    let mut behaviours: Vec<&str> = Vec::new();
+    for r in &report.results {
+        if !clusters.iter().any(|(c, _)| *c == r.cluster) {
+            clusters.push((&r.cluster, format!("{} {}", r.kubernetes_version, r.sidecar_gate)));
+        }
+        if !behaviours.contains(&r.behaviour.as_str()) {
+            behaviours.push(&r.behaviour);
+        }
+    }
+    if clusters.len() < 2 {
+        return;
+    }
+    out.push_str(
+        "## Behaviour × cluster
+
+| behaviour |",
+    );
+    for (_, label) in &clusters {
+        let _ = write!(out, " {label} |");
+    }
+    out.push_str(
+        "
+|---|",
+    );
+    out.push_str(&"---|".repeat(clusters.len()));
+    out.push('\n');
+    for b in &behaviours {
+        let _ = write!(out, "| `{b}` |");
+        for (c, _) in &clusters {
+            let text = match report
+                .results
+                .iter()
+                .find(|r| r.behaviour == *b && r.cluster == *c)
+            {
+                None => "-".to_string(),
+                Some(r) => {
+                    let mut t = r.verdict.word().to_string();
+                    match r.observed {
+                        Some(o) if o != crate::behaviour::Outcome::Holds => {
+                            let _ = write!(t, " ({o})");
+                        }
+                        _ => {}
+                    }
+                    if r.known_bug.is_some() {
+                        t.push_str(", known bug");
+                    }
+                    t
+                }
+            };
+            let _ = write!(out, " {} |", cell(&text));
+        }
+        out.push('\n');
+    }
+    out.push('\n');
+}
+
 /// A table cell: pipes and line breaks would end it.
 fn cell(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
@@ -210,5 +275,33 @@ mod tests {
     fn cells_and_bullets_stay_on_one_line() {
         assert_eq!(cell("a|b\nc"), "a\\|b c");
         assert_eq!(bullet("x <y>\nz"), "x &lt;y&gt; z");
+    }
+
+    #[test]
+    fn a_run_over_several_clusters_gets_a_behaviour_by_cluster_grid() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../suites/fixtures/reports/four-clusters.json"
+        );
+        let report: Report = serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+        let text = render(&report);
+        let grid = &text[text.find("## Behaviour × cluster").expect("a grid")..];
+        let grid = &grid[..grid.find("|\n\n").unwrap() + 1];
+        let rows: Vec<&str> = grid.lines().filter(|l| l.starts_with("| `")).collect();
+        let behaviours: std::collections::BTreeSet<&str> =
+            report.results.iter().map(|r| r.behaviour.as_str()).collect();
+        let clusters: std::collections::BTreeSet<&str> =
+            report.results.iter().map(|r| r.cluster.as_str()).collect();
+        assert_eq!(rows.len(), behaviours.len(), "{grid}");
+        // A column per cluster; a gate-off cell says what it observed.
+        assert!(
+            rows.iter().all(|r| r.matches(" |").count() == clusters.len() + 1),
+            "{grid}"
+        );
+        assert!(grid.contains("PASS (sidecar-ignored)"), "{grid}");
+        let mut one = report.clone();
+        let first = one.results[0].cluster.clone();
+        one.results.retain(|r| r.cluster == first);
+        assert!(!render(&one).contains("Behaviour × cluster"));
     }
 }

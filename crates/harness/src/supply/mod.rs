@@ -538,6 +538,20 @@ impl Supply {
         })
     }
 
+    /// Every `k8s.io/kubernetes` version the Go module proxy lists (pre-releases left
+    /// out), oldest first; `None` when it does not answer.
+    pub fn served_versions(&self) -> Option<Vec<KubeVersion>> {
+        let go = self.require_go().ok()?;
+        let listed = command_output(&go, &["list", "-m", "-versions", "k8s.io/kubernetes"])?;
+        let mut versions: Vec<KubeVersion> = listed
+            .split_whitespace()
+            .filter(|v| !v.contains('-'))
+            .filter_map(|v| v.trim_start_matches('v').parse().ok())
+            .collect();
+        versions.sort();
+        Some(versions)
+    }
+
     /// Refuses a version the Go module proxy does not list before any build starts.
     fn check_version_is_served(&self, go: &Path, version: KubeVersion) -> Result<(), SupplyError> {
         let Some(listed) = command_output(go, &["list", "-m", "-versions", "k8s.io/kubernetes"]) else {
