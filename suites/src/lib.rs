@@ -32,6 +32,9 @@ pub async fn check_on_cluster(version: &str, gate: GateSetting, behaviour: &str)
         Some(failure) => {
             runner::refused_results(&[b], &entry.report.name, kube_version, gate, &failure).remove(0)
         }
+        // A play that restarts its node would kill every other test's pods on the
+        // shared cluster: it gets a cluster of its own, of the same version and gate.
+        None if b.disrupts_node() => alone_on_own_cluster(&file, kube_version, gate, b, &progress).await?,
         None => {
             let cluster = entry.cluster()?;
             let client = cluster.client().await?;
@@ -54,6 +57,38 @@ pub async fn check_on_cluster(version: &str, gate: GateSetting, behaviour: &str)
             result.error.unwrap_or_default()
         ),
     }
+}
+
+/// `b` on a kind cluster of its own (`version`, `gate`), brought up, played and deleted
+/// as `run` does it.
+async fn alone_on_own_cluster(
+    file: &ClustersFile,
+    version: KubeVersion,
+    gate: GateSetting,
+    b: &'static behaviour::Behaviour,
+    progress: &Progress,
+) -> anyhow::Result<sidecar_conformance::report::CheckResult> {
+    use sidecar_conformance::matrix::{self, ClusterRequest, RunOptions};
+    let label = format!("{}-{gate}-{}", version.slug(), b.id);
+    let opts = RunOptions {
+        run_id: format!("{}-{label}", file.run_id),
+        run_dir: file.run_dir.join(&label),
+        cache: sidecar_conformance::supply::default_cache_dir(),
+        clusters: vec![ClusterRequest::Kind { version, gate }],
+        behaviours: vec![b],
+        keep: false,
+        reuse: false,
+        template: sidecar_conformance::cluster::kind::DEFAULT_TEMPLATE.to_string(),
+        parallel: 1,
+        check: None,
+        served: None,
+    };
+    let report = matrix::run(opts, progress).await?;
+    report
+        .results
+        .into_iter()
+        .find(|r| r.behaviour == b.id)
+        .with_context(|| format!("the run of {} on a cluster of its own left no result", b.id))
 }
 
 /// `check` on the project's example workloads (`examples/workloads`), with every

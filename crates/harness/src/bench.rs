@@ -6,6 +6,14 @@
 //! the same node image and the same rendered config, followed by the same health wait.
 //! Rounds alternate which goes first; medians are compared. Every cluster is deleted
 //! after its round (also on Ctrl-C: each is a registered resource).
+//!
+//! Plays: a warm `run` of every behaviour on one cluster, each play's wall time against
+//! its inherent waits (the catalogue's `inherent`: sleeps, grace periods, back-offs the
+//! scenario cannot avoid), and the whole run against its floor: the bare bring-up
+//! measured in the same bench plus the longest inherent wait.
+//!
+//! Matrix: the clusters given, each run alone one after the other, then all in one
+//! run at the machine's bound: the matrix's wall against the sum of its cells.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -51,6 +59,160 @@ impl BringUp {
             self.ratio().map(|r| format!("{r:.2}x")).unwrap_or("-".into())
         )
     }
+}
+
+/// A warm run of every behaviour on one cluster.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Plays {
+    /// The whole `run`: registry, bring-up, every play, deletion.
+    pub run: Duration,
+    /// Bring-up of its cluster (kind create and the health wait).
+    pub bring_up: Duration,
+    /// Each behaviour: wall time of its play, its inherent waits.
+    pub behaviours: Vec<(String, Duration, Duration)>,
+}
+
+impl Plays {
+    /// The run's floor: a bare bring-up (`bare`, measured alongside) plus the longest
+    /// inherent wait.
+    pub fn floor(&self, bare: Duration) -> Duration {
+        bare + self
+            .behaviours
+            .iter()
+            .map(|(_, _, inherent)| *inherent)
+            .max()
+            .unwrap_or_default()
+    }
+
+    pub fn render(&self, bare: Option<Duration>) -> String {
+        let mut out = String::from("plays, one warm run of every behaviour:\n");
+        for (id, wall, inherent) in &self.behaviours {
+            let ratio = if inherent.is_zero() {
+                "-".to_string()
+            } else {
+                format!("{:.2}x", wall.as_secs_f64() / inherent.as_secs_f64())
+            };
+            out.push_str(&format!(
+                "  {id:<32} {:>6.1} s, inherent {:>4.0} s, {ratio:>6}, overhead {:.1} s\n",
+                wall.as_secs_f64(),
+                inherent.as_secs_f64(),
+                wall.as_secs_f64() - inherent.as_secs_f64()
+            ));
+        }
+        out.push_str(&format!(
+            "  run {:.1} s (bring-up {:.1} s)\n",
+            self.run.as_secs_f64(),
+            self.bring_up.as_secs_f64()
+        ));
+        if let Some(bare) = bare {
+            let floor = self.floor(bare);
+            out.push_str(&format!(
+                "  floor {:.1} s (bare bring-up {:.1} s + longest inherent wait): run/floor {:.2}x\n",
+                floor.as_secs_f64(),
+                bare.as_secs_f64(),
+                self.run.as_secs_f64() / floor.as_secs_f64()
+            ));
+        }
+        out
+    }
+}
+
+/// A matrix against its cells run one by one.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct Matrix {
+    pub cells: Vec<(String, Duration)>,
+    pub together: Duration,
+    pub parallel: usize,
+}
+
+impl Matrix {
+    pub fn ratio(&self) -> Option<f64> {
+        let sum: Duration = self.cells.iter().map(|(_, d)| *d).sum();
+        (!sum.is_zero()).then(|| self.together.as_secs_f64() / sum.as_secs_f64())
+    }
+
+    pub fn render(&self) -> String {
+        let sum: Duration = self.cells.iter().map(|(_, d)| *d).sum();
+        let mut out = format!("matrix of {} cells:\n", self.cells.len());
+        for (cell, d) in &self.cells {
+            out.push_str(&format!("  alone {cell:<16} {:.1} s\n", d.as_secs_f64()));
+        }
+        out.push_str(&format!(
+            "  sum {:.1} s; together, {} at once, {:.1} s: {}\n",
+            sum.as_secs_f64(),
+            self.parallel,
+            self.together.as_secs_f64(),
+            self.ratio().map(|r| format!("{r:.2}x")).unwrap_or("-".into())
+        ));
+        out
+    }
+}
+
+/// Runs `behaviours` on `opts.clusters[0]` once, as `run` does; what each play took.
+pub async fn plays(
+    opts: &RunOptions,
+    behaviours: Vec<&'static crate::behaviour::Behaviour>,
+    progress: &Progress,
+) -> Result<Plays, RunError> {
+    let mut opts = opts.clone();
+    opts.clusters.truncate(1);
+    opts.run_dir = opts.run_dir.join("plays");
+    opts.behaviours = behaviours.clone();
+    let started = Instant::now();
+    let report = matrix::run(opts, progress).await?;
+    let run = started.elapsed();
+    let bring_up = report
+        .clusters
+        .first()
+        .map(|c| Duration::from_millis(c.create_ms + c.health.as_ref().map_or(0, |h| h.ready_ms)))
+        .unwrap_or_default();
+    let behaviours = behaviours
+        .iter()
+        .filter_map(|b| {
+            let r = report.results.iter().find(|r| r.behaviour == b.id)?;
+            Some((b.id.to_string(), Duration::from_millis(r.duration_ms), b.inherent))
+        })
+        .collect();
+    Ok(Plays {
+        run,
+        bring_up,
+        behaviours,
+    })
+}
+
+/// Runs each cluster of `opts` alone (every behaviour of `opts`), then all of them in
+/// one run, `parallel` at once.
+pub async fn matrix(opts: &RunOptions, parallel: usize, progress: &Progress) -> Result<Matrix, RunError> {
+    let mut out = Matrix {
+        parallel,
+        ..Default::default()
+    };
+    for (i, cluster) in opts.clusters.iter().enumerate() {
+        let mut one = opts.clone();
+        one.clusters = vec![cluster.clone()];
+        one.run_dir = opts.run_dir.join(format!("matrix-alone-{i}"));
+        let started = Instant::now();
+        matrix::run(one, progress).await?;
+        let took = started.elapsed();
+        progress.say(format!(
+            "matrix: {} alone {:.1} s",
+            cluster.label(),
+            took.as_secs_f64()
+        ));
+        out.cells.push((cluster.label(), took));
+    }
+    let mut all = opts.clone();
+    all.parallel = parallel;
+    all.run_dir = opts.run_dir.join("matrix-together");
+    let started = Instant::now();
+    matrix::run(all, progress).await?;
+    out.together = started.elapsed();
+    progress.say(format!(
+        "matrix: {} cells together {:.1} s",
+        opts.clusters.len(),
+        out.together.as_secs_f64()
+    ));
+    Ok(out)
 }
 
 /// The median of `v` (the lower middle for an even count).
@@ -156,6 +318,26 @@ async fn bare(kind: &Path, config: &Path, run_dir: &Path, round: usize) -> Resul
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_run_is_set_against_bare_kind_and_its_longest_inherent_wait() {
+        let s = Duration::from_secs;
+        let plays = Plays {
+            run: s(90),
+            bring_up: s(40),
+            behaviours: vec![("a".into(), s(50), s(36)), ("b".into(), s(5), s(0))],
+        };
+        assert_eq!(plays.floor(s(35)), s(71));
+        let text = plays.render(Some(s(35)));
+        assert!(text.contains("run/floor 1.27x"), "{text}");
+        assert!(text.contains("1.39x"), "{text}");
+        let m = Matrix {
+            cells: vec![("x".into(), s(100)), ("y".into(), s(100))],
+            together: s(120),
+            parallel: 2,
+        };
+        assert!(m.render().contains("0.60x"), "{}", m.render());
+    }
 
     #[test]
     fn the_ratio_is_of_medians() {

@@ -210,6 +210,11 @@ pub enum PlayError {
         node: String,
         detail: String,
     },
+    /// `docker restart` of a kind node failed (or there is no such node here).
+    #[error(
+        "restarting node {node} (docker restart of its container, a kind node of this machine is needed): {detail}"
+    )]
+    RestartNode { node: String, detail: String },
 }
 
 impl From<serde_json::Error> for PlayError {

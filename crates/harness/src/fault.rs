@@ -69,6 +69,13 @@ struct Board {
     faults: Mutex<BTreeMap<Source, Fault>>,
     history: Mutex<Vec<Fault>>,
     publish: watch::Sender<Option<Fault>>,
+    /// While a play restarts the node on purpose: what it does. Faults are still held
+    /// per source (and cleared), but neither published nor kept in the history; one
+    /// still held when the outage ends is published then, as new.
+    planned: Mutex<Option<String>>,
+    /// How many sources hold a fault, published or not: the end of a planned outage
+    /// waits on it.
+    held: watch::Sender<usize>,
 }
 
 impl Board {
@@ -77,17 +84,22 @@ impl Board {
             faults: Mutex::new(BTreeMap::new()),
             history: Mutex::new(Vec::new()),
             publish,
+            planned: Mutex::new(None),
+            held: watch::Sender::new(0),
         }
     }
 
     fn set(&self, source: Source, fault: Option<Fault>) {
+        let planned = self.planned.lock().expect("fault board lock").is_some();
         let mut faults = self.faults.lock().expect("fault board lock");
         match fault {
             // A fault that persists keeps the time it was first seen.
             Some(f) => {
                 let new = faults.get(&source).is_none_or(|e| e.kind != f.kind);
                 if new {
-                    self.history.lock().expect("fault history lock").push(f.clone());
+                    if !planned {
+                        self.history.lock().expect("fault history lock").push(f.clone());
+                    }
                     faults.insert(source, f);
                 }
             }
@@ -95,12 +107,30 @@ impl Board {
                 faults.remove(&source);
             }
         }
+        self.held.send_replace(faults.len());
+        if planned {
+            return;
+        }
         let earliest = faults.values().min_by_key(|f| f.seen_at).cloned();
         self.publish.send_if_modified(|now| {
             let changed = *now != earliest;
             *now = earliest;
             changed
         });
+    }
+
+    /// Ends a planned outage: what is still held becomes a fault seen now.
+    fn end_planned(&self) {
+        *self.planned.lock().expect("fault board lock") = None;
+        let mut faults = self.faults.lock().expect("fault board lock");
+        let now = jiff::Timestamp::now();
+        for f in faults.values_mut() {
+            f.seen_at = now;
+            f.detail = format!("{} (still, after the planned restart)", f.detail);
+            self.history.lock().expect("fault history lock").push(f.clone());
+        }
+        let earliest = faults.values().min_by_key(|f| f.seen_at).cloned();
+        self.publish.send_replace(earliest);
     }
 }
 
@@ -158,6 +188,21 @@ impl FaultWatch {
             // The board is gone only with the watch itself.
             None => futures::future::pending().await,
         }
+    }
+
+    /// Starts a planned outage (`what`: a node restart a play makes on purpose): until
+    /// [`FaultWatch::end_planned_outage`], what the sources see is not a fault of the
+    /// run. Only a play that has the cluster to itself may plan one.
+    pub fn plan_outage(&self, what: &str) {
+        *self.board.planned.lock().expect("fault board lock") = Some(what.to_string());
+    }
+
+    /// Ends a planned outage once every source has cleared (at most `deadline`); what
+    /// is still wrong then is a fault, published as seen now.
+    pub async fn end_planned_outage(&self, deadline: Duration) {
+        let mut held = self.board.held.subscribe();
+        let _ = tokio::time::timeout(deadline, held.wait_for(|n| *n == 0)).await;
+        self.board.end_planned();
     }
 
     /// Waits at most `deadline` until no fault is present; returns the one still there.
@@ -520,6 +565,37 @@ mod tests {
     fn board() -> (Board, watch::Receiver<Option<Fault>>) {
         let (tx, rx) = watch::channel(None);
         (Board::new(tx), rx)
+    }
+
+    #[test]
+    fn a_planned_outage_hides_what_clears_in_it_and_publishes_what_does_not() {
+        let (board, rx) = board();
+        *board.planned.lock().unwrap() = Some("restarting the node".into());
+        board.set(
+            Source::Docker,
+            Some(fault(FaultKind::NodeContainer, "die".into())),
+        );
+        board.set(Source::Api, Some(fault(FaultKind::ApiServer, "refused".into())));
+        board.set(Source::Docker, None);
+        assert!(rx.borrow().is_none());
+        assert_eq!(*board.held.borrow(), 1);
+        board.end_planned();
+        // The API server did not come back: a fault of the run, seen now.
+        let f = rx.borrow().clone().expect("published");
+        assert_eq!(f.kind, FaultKind::ApiServer);
+        assert!(f.detail.contains("after the planned restart"), "{}", f.detail);
+        assert_eq!(board.history.lock().unwrap().len(), 1);
+        // Nothing held at the end: nothing published, nothing in the history.
+        let (board, rx) = super::tests::board();
+        *board.planned.lock().unwrap() = Some("restarting the node".into());
+        board.set(
+            Source::Docker,
+            Some(fault(FaultKind::NodeContainer, "die".into())),
+        );
+        board.set(Source::Docker, None);
+        board.end_planned();
+        assert!(rx.borrow().is_none());
+        assert!(board.history.lock().unwrap().is_empty());
     }
 
     #[test]

@@ -50,13 +50,22 @@ enum Cmd {
     /// Report what is present on this machine and what is missing.
     Doctor,
     /// Measure what the harness costs on top of kind, side by side in one run: cluster
-    /// bring-up against a bare `kind create cluster` with the same image and config.
+    /// bring-up against a bare `kind create cluster` with the same image and config;
+    /// each play against its inherent waits and a warm run against its floor; a matrix
+    /// against the sum of its cells.
     Bench {
         #[command(flatten)]
         spec: ClusterArgs,
         /// Rounds of each side (they alternate which goes first).
         #[arg(long, default_value_t = 3)]
         rounds: usize,
+        /// What to measure (repeatable; default bring-up and plays; matrix needs two or
+        /// more --cluster).
+        #[arg(long = "part", value_parser = ["bring-up", "plays", "matrix"])]
+        parts: Vec<String>,
+        /// Clusters at once for the matrix part (default: the machine's bound).
+        #[arg(long)]
+        parallel: Option<usize>,
     },
     /// List the behaviours and the sentences of the page they check.
     Behaviours,
@@ -369,17 +378,12 @@ async fn dispatch(cmd: Cmd, progress: Progress) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Cmd::Doctor => Ok(doctor()),
-        Cmd::Bench { spec, rounds } => {
-            let opts = run_options(&spec, &WhereArgs::none(), kind_requests(&spec), vec![])?;
-            std::fs::create_dir_all(&opts.run_dir)?;
-            cleanup::delete_all_on_signal();
-            let measured = sidecar_conformance::bench::bring_up(&opts, rounds.max(1), &progress).await?;
-            let path = opts.run_dir.join("bench.json");
-            std::fs::write(&path, serde_json::to_vec_pretty(&measured)?)?;
-            print!("{}", measured.render());
-            println!("bench: {}", path.display());
-            Ok(ExitCode::SUCCESS)
-        }
+        Cmd::Bench {
+            spec,
+            rounds,
+            parts,
+            parallel,
+        } => bench(spec, rounds, parts, parallel, progress).await,
         Cmd::Behaviours => {
             for b in behaviour::catalogue() {
                 println!("{}  [{}]\n  {}", b.id, b.section, b.title);
@@ -588,6 +592,58 @@ async fn run(args: RunArgs, progress: Progress) -> anyhow::Result<ExitCode> {
     let requests = cluster_requests(&args.spec, &args.clusters, &progress).await?;
     let opts = run_options(&args.spec, &args.clusters, requests, behaviours)?;
     play_all(opts, progress).await
+}
+
+/// `bench`: the parts asked for, in one process, their figures printed and written to
+/// `bench.json`.
+async fn bench(
+    spec: ClusterArgs,
+    rounds: usize,
+    parts: Vec<String>,
+    parallel: Option<usize>,
+    progress: Progress,
+) -> anyhow::Result<ExitCode> {
+    use sidecar_conformance::bench;
+    let parts: Vec<&str> = if parts.is_empty() {
+        vec!["bring-up", "plays"]
+    } else {
+        parts.iter().map(String::as_str).collect()
+    };
+    let mut opts = run_options(&spec, &WhereArgs::none(), kind_requests(&spec), vec![])?;
+    if parts.contains(&"matrix") && opts.clusters.len() < 2 {
+        anyhow::bail!("bench --part matrix needs two or more --cluster");
+    }
+    std::fs::create_dir_all(&opts.run_dir)?;
+    cleanup::delete_all_on_signal();
+    let mut json = serde_json::Map::new();
+    let mut bare = None;
+    if parts.contains(&"bring-up") {
+        let single = RunOptions {
+            clusters: opts.clusters[..1].to_vec(),
+            ..opts.clone()
+        };
+        let measured = bench::bring_up(&single, rounds.max(1), &progress).await?;
+        bare = bench::median(&measured.bare);
+        print!("{}", measured.render());
+        json.insert("bring_up".into(), serde_json::to_value(&measured)?);
+    }
+    let everything: Vec<&'static Behaviour> = behaviour::catalogue().iter().collect();
+    if parts.contains(&"plays") {
+        let measured = bench::plays(&opts, everything.clone(), &progress).await?;
+        print!("{}", measured.render(bare));
+        json.insert("plays".into(), serde_json::to_value(&measured)?);
+    }
+    if parts.contains(&"matrix") {
+        opts.behaviours = everything;
+        let parallel = parallel.unwrap_or_else(|| matrix::machine_bound().0);
+        let measured = bench::matrix(&opts, parallel, &progress).await?;
+        print!("{}", measured.render());
+        json.insert("matrix".into(), serde_json::to_value(&measured)?);
+    }
+    let path = opts.run_dir.join("bench.json");
+    std::fs::write(&path, serde_json::to_vec_pretty(&json)?)?;
+    println!("bench: {}", path.display());
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `run --every-minor`: the cells from what the Go module proxy serves and the gate

@@ -626,7 +626,11 @@ pub async fn check_cluster(
     let client = cluster.client().await?;
     let target =
         Arc::new(Target::connect(&cluster.name, cluster.version, cluster.gate, client, run_dir).await?);
-    let checks = behaviours.iter().map(|b| {
+    // A play that restarts the node needs the cluster to itself: the others first, all
+    // at once, then those one at a time.
+    let (alone, together): (Vec<&&'static Behaviour>, Vec<_>) =
+        behaviours.iter().partition(|b| b.disrupts_node());
+    let checks = together.into_iter().map(|b| {
         let target = target.clone();
         let progress = progress.clone();
         async move {
@@ -635,7 +639,15 @@ pub async fn check_cluster(
             result
         }
     });
-    Ok(futures::future::join_all(checks).await)
+    let mut results = futures::future::join_all(checks).await;
+    for b in alone {
+        let result = runner::check(&target, b, progress).await;
+        record(journal, &result, progress);
+        results.push(result);
+    }
+    // In catalogue order, as asked.
+    results.sort_by_key(|r| behaviours.iter().position(|b| b.id == r.behaviour));
+    Ok(results)
 }
 
 /// Plays a check of the user's workloads on a cluster; each result goes into the run's

@@ -11,6 +11,7 @@ use futures::TryStreamExt;
 use jiff::Timestamp;
 use k8s_openapi::api::core::v1::Pod;
 use kube::Api;
+use kube::runtime::WatchStreamExt;
 use kube::runtime::watcher;
 use tokio::sync::watch;
 
@@ -33,7 +34,9 @@ impl LiveRecorder {
         let (tx, rx) = watch::channel(0u64);
         let inner = state.clone();
         let task = tokio::spawn(async move {
-            let stream = watcher(api, watcher::Config::default());
+            // With back-off: while the API server is away (a node restarted on purpose)
+            // the watch retries at growing intervals instead of spinning.
+            let stream = watcher(api, watcher::Config::default()).default_backoff();
             futures::pin_mut!(stream);
             let mut n = 0u64;
             loop {

@@ -198,8 +198,9 @@ fn conclude(
         result.fault = Some(fault);
         return false;
     }
-    let judgement = (behaviour.judge)(&obs);
-    let verdict = CheckResult::verdict_of(result.expected, judgement.outcome);
+    let mut judgement = (behaviour.judge)(&obs);
+    let verdict =
+        CheckResult::verdict_of_judgement(result.expected, result.known_bug.is_some(), &mut judgement);
     let failures = runtime_start_failures(&obs);
     let last = attempt == MAX_ATTEMPTS
         || !inconclusive(verdict, &failures)
@@ -608,6 +609,7 @@ async fn play_step(
             what,
         } => return patch_pod(play, pod, subresource, patch, what, obs).await,
         Step::DeleteWorkloads { window } => delete_workloads(play, window, obs).await?,
+        Step::RestartNode { pod, window } => restart_node(play, pod, window, obs).await?,
         Step::RestartInTurn {
             pod,
             containers,
@@ -652,6 +654,113 @@ async fn play_step(
         }
     }
     Ok(true)
+}
+
+/// How long the fault sources get, once the pod runs again after a planned node restart,
+/// to see the node whole (API server ready, node Ready, lease renewed).
+const NODE_BACK: Duration = Duration::from_secs(60);
+
+/// Restarts the node `pod` runs on (`docker restart` of the kind node's container) and
+/// records until every container of `pod` runs again in a container started after the
+/// restart. The faults this causes are planned (see [`FaultWatch::plan_outage`]); what
+/// is still wrong [`NODE_BACK`] after the pod is back is a fault of the run.
+async fn restart_node(
+    play: &Play<'_>,
+    pod: &str,
+    window: Duration,
+    obs: &mut Observation,
+) -> Result<(), PlayError> {
+    let node = play
+        .recorder
+        .snapshot()
+        .pods()
+        .get(pod)
+        .and_then(|p| p.spec.as_ref()?.node_name.clone())
+        .ok_or_else(|| PlayError::RestartNode {
+            node: "-".into(),
+            detail: format!("pod {pod} was never scheduled"),
+        })?;
+    // Only a pod whose sidecars and apps all run has something to show after a
+    // restart; the judge says why there was none.
+    let all_running = play.recorder.snapshot().pods().get(pod).is_some_and(|p| {
+        let s = p.status.clone().unwrap_or_default();
+        let spec = p.spec.clone().unwrap_or_default();
+        let long_lived: Vec<&str> = spec
+            .init_containers
+            .iter()
+            .flatten()
+            .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+            .map(|c| c.name.as_str())
+            .chain(spec.containers.iter().map(|c| c.name.as_str()))
+            .collect();
+        long_lived.iter().all(|name| {
+            s.init_container_statuses
+                .iter()
+                .flatten()
+                .chain(s.container_statuses.iter().flatten())
+                .any(|c| c.name == *name && c.state.as_ref().is_some_and(|st| st.running.is_some()))
+        })
+    });
+    if !all_running {
+        return Ok(());
+    }
+    let what = format!("restarted node {node} (docker restart of its container)");
+    play.progress
+        .say(format!("{}: {}: {what}", play.target.name, play.behaviour.id));
+    play.target.faults.plan_outage(&what);
+    let at = jiff::Timestamp::now();
+    let out = tokio::process::Command::new("docker")
+        .args(["restart", &node])
+        .output()
+        .await;
+    let failed = match &out {
+        Ok(o) if o.status.success() => None,
+        Ok(o) => Some(String::from_utf8_lossy(&o.stderr).trim().to_string()),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(detail) = failed {
+        play.target.faults.end_planned_outage(Duration::ZERO).await;
+        return Err(PlayError::RestartNode { node, detail });
+    }
+    obs.actions.push(Action {
+        at,
+        pod: pod.into(),
+        container: String::new(),
+        what,
+    });
+    let since = at.as_second();
+    let again = |rec: &Recorder| {
+        rec.pods().get(pod).is_some_and(|p| {
+            let spec = p.spec.clone().unwrap_or_default();
+            let expected = spec.containers.len()
+                + spec
+                    .init_containers
+                    .iter()
+                    .flatten()
+                    .filter(|c| c.restart_policy.as_deref() == Some("Always"))
+                    .count();
+            let s = p.status.clone().unwrap_or_default();
+            let running_again = s
+                .init_container_statuses
+                .iter()
+                .flatten()
+                .chain(s.container_statuses.iter().flatten())
+                .filter(|c| {
+                    c.state
+                        .as_ref()
+                        .and_then(|st| st.running.as_ref()?.started_at.as_ref())
+                        // A later second: the first runs may have begun in the restart's.
+                        .is_some_and(|t| t.0.as_second() > since)
+                })
+                .count();
+            running_again == expected
+        })
+    };
+    let what = "every sidecar and app container running again after the node restart";
+    let wait = play.recorder.wait_for(what, window, again).await;
+    obs.waits.push(wait_record(what, &wait, window));
+    play.target.faults.end_planned_outage(NODE_BACK).await;
+    Ok(())
 }
 
 /// Patches `pod` (strategic merge; on `subresource` when given) and records the action.

@@ -145,11 +145,11 @@ pub const CHANGES: &[Change] = &[
     },
     Change {
         id: "sidecar-pending-phase-after-reboot",
-        affected_behaviour: "after a node restart a pod with a sidecar leaves Pending and its regular containers can start before the init containers ran again",
+        affected_behaviour: "after a node restart a pod whose init containers are sidecars stays in phase Running (the app's exited container taken for a started one) and can start its app before its sidecars are started again",
         since: v(29, 0),
         fixed: &[v(33, 0)],
         refs: &["kubernetes/kubernetes#127793", "kubernetes/kubernetes#128516"],
-        behaviour: None,
+        behaviour: Some("node-restart"),
         confidence: Confidence::High,
     },
     Change {

@@ -52,6 +52,8 @@ pub const TERMINATION_UNSTARTED: Manifest = manifest!("fixtures/termination-unst
 pub const TERMINATION_SIDECAR_EXITS: Manifest = manifest!("fixtures/termination-sidecar-exits.yaml");
 /// A `restartPolicy: Never` pod whose startup-probed sidecar crashes on its first run.
 pub const SIDECAR_CRASH_STARTUP_PROBE: Manifest = manifest!("fixtures/sidecar-crash-startup-probe.yaml");
+/// A pod with a regular init container, a sidecar and an app, for a node restart.
+pub const NODE_RESTART: Manifest = manifest!("fixtures/node-restart.yaml");
 /// A pod whose sidecar's image is changed while it runs.
 pub const SIDECAR_IMAGE_CHANGE: Manifest = manifest!("fixtures/sidecar-image-change.yaml");
 /// A pod whose sidecar's CPU is resized in place.

@@ -168,6 +168,25 @@ impl CheckResult {
     }
 
     /// The verdict of `observed` against `expected`.
+    /// The verdict of a judgement where `known_bug` says the expectation is a known
+    /// upstream bug. Such a bug is shown only by a check that failed (evidence marked
+    /// `NOT:`): a judgement `violated` for want of anything to judge (a play that never
+    /// reached what shows the bug) does not show it, and fails, saying so.
+    pub fn verdict_of_judgement(
+        expected: Outcome,
+        known_bug: bool,
+        judgement: &mut crate::judgement::Judgement,
+    ) -> Verdict {
+        let shown = judgement.evidence.iter().any(|e| e.starts_with("NOT:"));
+        if known_bug && expected == Outcome::Violated && judgement.outcome == Outcome::Violated && !shown {
+            judgement.evidence.push(
+                "NOT: the known bug was shown: no check failed, the play never reached what shows it".into(),
+            );
+            return Verdict::Fail;
+        }
+        Self::verdict_of(expected, judgement.outcome)
+    }
+
     pub fn verdict_of(expected: Outcome, observed: Outcome) -> Verdict {
         if expected == observed {
             Verdict::Pass
@@ -410,6 +429,46 @@ impl Report {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_known_bug_is_shown_by_a_failed_check_not_by_missing_evidence() {
+        use crate::judgement::Judgement;
+        let mut missing = Judgement {
+            outcome: Outcome::Violated,
+            evidence: vec!["the node was never restarted".into()],
+            page_findings: vec![],
+        };
+        assert_eq!(
+            CheckResult::verdict_of_judgement(Outcome::Violated, true, &mut missing),
+            Verdict::Fail
+        );
+        assert!(
+            missing
+                .evidence
+                .last()
+                .unwrap()
+                .starts_with("NOT: the known bug was shown")
+        );
+        let mut shown = Judgement {
+            outcome: Outcome::Violated,
+            evidence: vec!["NOT: the app started after the sidecar".into()],
+            page_findings: vec![],
+        };
+        assert_eq!(
+            CheckResult::verdict_of_judgement(Outcome::Violated, true, &mut shown),
+            Verdict::Pass
+        );
+        // Without a known bug nothing changes: missing evidence of a claim fails it.
+        let mut missing = Judgement {
+            outcome: Outcome::Violated,
+            evidence: vec!["pod never seen".into()],
+            page_findings: vec![],
+        };
+        assert_eq!(
+            CheckResult::verdict_of_judgement(Outcome::Holds, false, &mut missing),
+            Verdict::Fail
+        );
+    }
 
     #[test]
     fn verdict_compares_expected_and_observed() {

@@ -195,7 +195,10 @@ fn recorded_gate_on_runs_of_1_32_do_what_both_tables_expect() {
             known.push(b);
         }
     }
-    assert_eq!(known, ["sidecar-crash-startup-probe", "sidecar-resize"]);
+    assert_eq!(
+        known,
+        ["sidecar-crash-startup-probe", "sidecar-resize", "node-restart"]
+    );
 }
 
 #[test]
@@ -1529,4 +1532,55 @@ fn a_refused_resize_is_expected_before_1_33_and_a_regression_from_it() {
     let resized = judge(&recorded(GATE_ON, "sidecar-resize"));
     assert_eq!(on("1.32.2", &resized), Verdict::Fail);
     assert_eq!(on("1.36.3", &resized), Verdict::Pass);
+}
+
+#[test]
+fn node_restart_fails_without_the_pending_phase_or_with_the_app_first() {
+    // The 1.37.2 recording with the phase changes after the restart taken out: the pod
+    // kept phase Running through it, as 1.32 does (kubernetes/kubernetes#127793).
+    let mut obs = raw(GATE_ON, "node-restart");
+    let restarted = obs["actions"][0]["at"].as_str().unwrap().to_string();
+    let pod_events = obs["timeline"]["pods"]["node-restart"]["events"]
+        .as_array_mut()
+        .unwrap();
+    pod_events.retain(|e| e["event"] != "phase" || e["observed_at"].as_str().unwrap() < restarted.as_str());
+    assert_violated(&judge(&from(obs)), "the pod went back to Pending");
+    // The app's new run a second before the sidecar's new run was started.
+    let mut obs = raw(GATE_ON, "node-restart");
+    for e in events(&mut obs, "node-restart", "app") {
+        if e["event"] == "running" && e["started_at"] == "2026-12-05T12:49:29Z" {
+            e["started_at"] = json!("2026-12-05T12:49:22Z");
+        }
+    }
+    assert_violated(
+        &judge(&from(obs)),
+        "app started again at 2026-12-05T12:49:22Z, once sidecar was started",
+    );
+}
+
+#[test]
+fn node_restart_shows_kubernetes_127793_on_1_32_and_a_regression_after_it() {
+    let b = behaviour::by_id("node-restart").unwrap();
+    let on_132 = judge(&recorded("1.32.2-on", "node-restart"));
+    assert_violated(&on_132, "none seen (it stayed in its phase)");
+    let verdict = |v: &str, j: &behaviour::Judgement| {
+        let mut r = b.unjudged(
+            "c",
+            v.parse().unwrap(),
+            sidecar_conformance::gate::GateSetting::On,
+        );
+        let mut j = j.clone();
+        CheckResult::verdict_of_judgement(r.expected, r.known_bug.take().is_some(), &mut j)
+    };
+    assert_eq!(verdict("1.32.2", &on_132), Verdict::Pass);
+    assert_eq!(verdict("1.33.0", &on_132), Verdict::Fail);
+    let on_137 = judge(&recorded(GATE_ON, "node-restart"));
+    assert_eq!(verdict("1.32.2", &on_137), Verdict::Fail);
+    assert_eq!(verdict("1.36.3", &on_137), Verdict::Pass);
+    // A play that never restarted the node shows no bug, known or not: it fails.
+    let mut obs = raw("1.32.2-on", "node-restart");
+    obs["actions"] = json!([]);
+    let unplayed = judge(&from(obs));
+    assert_eq!(unplayed.outcome, Outcome::Violated);
+    assert_eq!(verdict("1.32.2", &unplayed), Verdict::Fail);
 }

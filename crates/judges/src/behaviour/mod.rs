@@ -17,6 +17,7 @@ mod crash_probe;
 mod exits;
 mod image_change;
 mod job;
+mod node_restart;
 pub use job::fix_api_version_only;
 mod job_fails;
 mod ordering;
@@ -117,6 +118,13 @@ pub enum Step {
         patch: &'static str,
         what: &'static str,
     },
+    /// Restart the node `pod` runs on (a kind node's container, `docker restart`: every
+    /// container of the node dies, as in a reboot) and record until every container of
+    /// `pod` has run again (or `window` ends). The faults the restart causes are
+    /// planned, not faults of the run; one left when the node is back is. A scenario
+    /// with this step plays alone on its cluster, after the others
+    /// ([`Behaviour::disrupts_node`]).
+    RestartNode { pod: &'static str, window: Duration },
     /// Check the page itself: each of its YAML blocks as a server-side dry run (strict),
     /// a block refused for its apiVersion once more with only that corrected. The judge
     /// adds what the page shows without a cluster ([`crate::lint`]).
@@ -143,6 +151,7 @@ impl Step {
             Step::DisruptSidecars { .. } => "disrupt-sidecars",
             Step::DeleteWorkloads { .. } => "delete-workloads",
             Step::PatchPod { .. } => "patch-pod",
+            Step::RestartNode { .. } => "restart-node",
         }
     }
 }
@@ -169,9 +178,23 @@ pub struct Behaviour {
     pub subject: Subject,
     pub scenario: Scenario,
     pub judge: fn(&Observation) -> Judgement,
+    /// How long the scenario must take on a cluster that does what the table expects,
+    /// whatever the harness: its fixture's sleeps, grace periods, probe delays and
+    /// back-offs, and its fixed watch windows. `bench` sets each play's wall time
+    /// against it.
+    pub inherent: Duration,
 }
 
 impl Behaviour {
+    /// Whether the scenario restarts its node: then it must have the cluster to itself
+    /// (every other play there would see its pods die).
+    pub fn disrupts_node(&self) -> bool {
+        self.scenario
+            .steps
+            .iter()
+            .any(|s| matches!(s, Step::RestartNode { .. }))
+    }
+
     /// A result of this behaviour on a cluster, before anything is known of it: verdict
     /// `error`, nothing observed. The runner, a refused cluster and a rebuilt report
     /// fill in what they know.
@@ -269,6 +292,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: ready::judge,
+        // The 20 s watch after both replicas are Ready.
+        inherent: Duration::from_secs(20),
     },
     Behaviour {
         id: "deployment-available",
@@ -291,6 +316,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: available::judge,
+        // The same 20 s watch.
+        inherent: Duration::from_secs(20),
     },
     Behaviour {
         id: "job-completes",
@@ -313,6 +340,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: job::judge,
+        // The Job's container exits at once.
+        inherent: Duration::from_secs(0),
     },
     Behaviour {
         id: "start-ordering",
@@ -336,6 +365,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: ordering::judge,
+        // The sidecar's startup probe can pass 6 s after it starts.
+        inherent: Duration::from_secs(6),
     },
     Behaviour {
         id: "sidecar-readiness",
@@ -358,6 +389,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: readiness::judge,
+        // Ready 10 s after the start, unready 8 s later.
+        inherent: Duration::from_secs(18),
     },
     Behaviour {
         id: "init-sequencing",
@@ -381,6 +414,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: sequencing::judge,
+        // Init-1 2 s, sidecar-a's probe 5 s, init-2 2 s.
+        inherent: Duration::from_secs(9),
     },
     Behaviour {
         id: "restart-independence",
@@ -406,6 +441,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: restart::judge,
+        // A first restart is immediate.
+        inherent: Duration::from_secs(0),
     },
     Behaviour {
         id: "sidecar-backoff",
@@ -429,6 +466,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: backoff::judge,
+        // Three 2 s runs, the kubelet's back-off of 10 s then 20 s (the first restart is immediate).
+        inherent: Duration::from_secs(36),
     },
     Behaviour {
         id: "job-fails",
@@ -451,6 +490,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: job_fails::judge,
+        // Two 2 s runs, each sidecar's 5 s grace (tail ignores SIGTERM), the Job controller's 10 s back-off.
+        inherent: Duration::from_secs(24),
     },
     Behaviour {
         id: "shared-namespaces",
@@ -474,6 +515,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: shared::judge,
+        // The containers' 1 s and 3 s sleeps.
+        inherent: Duration::from_secs(4),
     },
     Behaviour {
         id: "termination-order",
@@ -498,6 +541,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: termination::judge,
+        // The 10 s grace period, used up by the app.
+        inherent: Duration::from_secs(10),
     },
     Behaviour {
         id: "termination-unstarted-sidecar",
@@ -520,6 +565,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: unstarted::judge,
+        // 5 s of the later sidecar running unstarted.
+        inherent: Duration::from_secs(5),
     },
     Behaviour {
         id: "sidecar-exit-during-termination",
@@ -541,6 +588,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: exits::judge,
+        // The app's 8 s stop.
+        inherent: Duration::from_secs(8),
     },
     Behaviour {
         id: "sidecar-crash-startup-probe",
@@ -561,6 +610,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: crash_probe::judge,
+        // A 1 s first run, the probe's 2 s initial delay.
+        inherent: Duration::from_secs(3),
     },
     Behaviour {
         id: "sidecar-image-change",
@@ -589,6 +640,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: image_change::judge,
+        // The 10 s watch after the new container runs.
+        inherent: Duration::from_secs(10),
     },
     Behaviour {
         id: "sidecar-resize",
@@ -617,6 +670,34 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: resize::judge,
+        // Nothing waits.
+        inherent: Duration::from_secs(0),
+    },
+    Behaviour {
+        id: "node-restart",
+        title: "After a node restart the pod initializes again: Pending until its sidecar, run again, is started; then the app",
+        section: "Sidecar containers and Pod lifecycle",
+        claims: &[
+            "Since these containers are defined as init containers, they benefit from the same ordering and sequential guarantees as regular init containers, allowing you to mix sidecar containers with regular init containers for complex Pod initialization flows.",
+        ],
+        subject: Subject::Runtime,
+        scenario: Scenario {
+            steps: &[
+                Step::Apply(&[doc::NODE_RESTART]),
+                Step::Settle {
+                    settled: node_restart::settled,
+                    window: Duration::from_secs(90),
+                    what: "the sidecar and the app running (or the pod held up by the would-be sidecar)",
+                },
+                Step::RestartNode {
+                    pod: "node-restart",
+                    window: Duration::from_secs(180),
+                },
+            ],
+        },
+        judge: node_restart::judge,
+        // The sidecar's 8 s to `started`, twice, and Docker's 10 s stop timeout.
+        inherent: Duration::from_secs(26),
     },
     Behaviour {
         id: "qos-class",
@@ -639,6 +720,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: qos::judge,
+        // Nothing waits.
+        inherent: Duration::from_secs(0),
     },
     Behaviour {
         id: "effective-requests",
@@ -661,6 +744,8 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: resources::judge,
+        // Nothing waits.
+        inherent: Duration::from_secs(0),
     },
     Behaviour {
         id: "page-lint",
@@ -672,6 +757,8 @@ const CATALOGUE: &[Behaviour] = &[
             steps: &[Step::LintPage],
         },
         judge: crate::lint::judge,
+        // Dry runs only.
+        inherent: Duration::from_secs(0),
     },
     Behaviour {
         id: "job-example-as-written",
@@ -686,6 +773,8 @@ const CATALOGUE: &[Behaviour] = &[
             }],
         },
         judge: job::judge_as_written,
+        // Refusals only.
+        inherent: Duration::from_secs(0),
     },
 ];
 

@@ -58,11 +58,14 @@ pub fn judge(obs: &Observation) -> Judgement {
     let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
         return missing(format!("pod {POD}: containers missing"));
     };
+    // A refusal is the cluster's answer to the resize, not missing evidence.
     if let Some(r) = obs.rejections.iter().find(|r| r.object == format!("Pod/{POD}")) {
-        return missing(format!(
-            "the API server refused to resize the running sidecar in place: {}",
+        let mut f = Findings::default();
+        f.fail(format!(
+            "the API server took the in-place resize of the running sidecar: it refused it: {}",
             r.message
         ));
+        return f.judgement();
     }
     let Some(resized) = obs.actions.iter().find(|a| a.pod == POD).map(|a| a.at) else {
         return missing(format!(
