@@ -1,9 +1,10 @@
 //! `bench`: what the harness costs on top of kind, measured side by side in one run so
 //! that the ratio holds on a noisy machine (absolute times on 2 shared cores do not).
 //!
-//! Cluster bring-up: the harness's own (`kind create cluster --wait 3m`, then its
-//! health wait: node Ready, CoreDNS Running) against a bare `kind create cluster` with
-//! the same node image and the same rendered config, followed by the same health wait.
+//! Cluster bring-up: the harness's own (`kind create cluster`, then its health wait,
+//! watching for node Ready) against a bare `kind create cluster --wait 3m` (kind's own
+//! wait for the node, as a user runs it) with the same node image and the same rendered
+//! config, followed by the same health wait.
 //! Rounds alternate which goes first; medians are compared. Every cluster is deleted
 //! after its round (also on Ctrl-C: each is a registered resource).
 //!

@@ -232,7 +232,7 @@ pub struct ClusterReport {
 pub struct Health {
     /// Nodes, each Ready.
     pub nodes: Vec<String>,
-    /// CoreDNS pods, each Running and ready.
+    /// CoreDNS pods as they were when the nodes were Ready (not waited for).
     pub coredns_pods: Vec<String>,
     /// Time until both held.
     pub ready_ms: u64,

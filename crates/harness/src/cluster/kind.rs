@@ -178,7 +178,9 @@ pub fn cluster_name(version: KubeVersion, gate: GateSetting, suffix: &str) -> St
 }
 
 /// Runs `kind create cluster`. With `--retain`, a failed node stays for its logs to be
-/// read; the caller deletes it.
+/// read; the caller deletes it. Without `--wait`: kind's wait polls, the harness's
+/// health check watches the node and reacts at once (a refused gate still fails here:
+/// kubeadm waits for the kubelet and the API server).
 pub fn create(
     kind: &Path,
     spec: &ClusterSpec,
@@ -194,7 +196,7 @@ pub fn create(
     let log = std::fs::File::create(log_path).map_err(io)?;
     let mut child = Command::new(kind)
         .args([
-            "create", "cluster", "--name", &spec.name, "--wait", "3m", "--retain",
+            "create", "cluster", "--name", &spec.name, "--retain",
         ])
         .arg("--config")
         .arg(config_path)

@@ -37,7 +37,7 @@ pub fn render(report: &Report) -> String {
             };
             let ready = match (&c.health, &c.creation_error) {
                 (Some(h), _) => format!(
-                    "nodes Ready, CoreDNS Running after {:.1} s",
+                    "nodes Ready after {:.1} s",
                     h.ready_ms as f64 / 1000.0
                 ),
                 // The first line says what failed; kind's whole output is in its log.
