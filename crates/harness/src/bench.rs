@@ -69,25 +69,30 @@ pub struct Plays {
     pub run: Duration,
     /// Bring-up of its cluster (kind create and the health wait).
     pub bring_up: Duration,
-    /// Each behaviour: wall time of its play, its inherent waits.
-    pub behaviours: Vec<(String, Duration, Duration)>,
+    /// Each behaviour: wall time of its play, its inherent waits, whether it plays
+    /// alone (after the others: it restarts its node).
+    pub behaviours: Vec<(String, Duration, Duration, bool)>,
 }
 
 impl Plays {
-    /// The run's floor: a bare bring-up (`bare`, measured alongside) plus the longest
-    /// inherent wait.
+    /// The run's floor: a bare bring-up (`bare`, measured alongside), the longest
+    /// inherent wait of the plays that run together, and the inherent waits of those
+    /// that must play alone, one after another.
     pub fn floor(&self, bare: Duration) -> Duration {
-        bare + self
+        let together = self
             .behaviours
             .iter()
-            .map(|(_, _, inherent)| *inherent)
+            .filter(|b| !b.3)
+            .map(|b| b.2)
             .max()
-            .unwrap_or_default()
+            .unwrap_or_default();
+        let alone: Duration = self.behaviours.iter().filter(|b| b.3).map(|b| b.2).sum();
+        bare + together + alone
     }
 
     pub fn render(&self, bare: Option<Duration>) -> String {
         let mut out = String::from("plays, one warm run of every behaviour:\n");
-        for (id, wall, inherent) in &self.behaviours {
+        for (id, wall, inherent, _) in &self.behaviours {
             let ratio = if inherent.is_zero() {
                 "-".to_string()
             } else {
@@ -108,7 +113,7 @@ impl Plays {
         if let Some(bare) = bare {
             let floor = self.floor(bare);
             out.push_str(&format!(
-                "  floor {:.1} s (bare bring-up {:.1} s + longest inherent wait): run/floor {:.2}x\n",
+                "  floor {:.1} s (bare bring-up {:.1} s + the longest inherent wait + those of plays alone): run/floor {:.2}x\n",
                 floor.as_secs_f64(),
                 bare.as_secs_f64(),
                 self.run.as_secs_f64() / floor.as_secs_f64()
@@ -171,7 +176,12 @@ pub async fn plays(
         .iter()
         .filter_map(|b| {
             let r = report.results.iter().find(|r| r.behaviour == b.id)?;
-            Some((b.id.to_string(), Duration::from_millis(r.duration_ms), b.inherent))
+            Some((
+                b.id.to_string(),
+                Duration::from_millis(r.duration_ms),
+                b.inherent,
+                b.disrupts_node(),
+            ))
         })
         .collect();
     Ok(Plays {
@@ -326,9 +336,12 @@ mod tests {
         let plays = Plays {
             run: s(90),
             bring_up: s(40),
-            behaviours: vec![("a".into(), s(50), s(36)), ("b".into(), s(5), s(0))],
+            behaviours: vec![("a".into(), s(50), s(36), false), ("b".into(), s(5), s(0), false)],
         };
         assert_eq!(plays.floor(s(35)), s(71));
+        let mut with_alone = plays.clone();
+        with_alone.behaviours.push(("c".into(), s(40), s(26), true));
+        assert_eq!(with_alone.floor(s(35)), s(97));
         let text = plays.render(Some(s(35)));
         assert!(text.contains("run/floor 1.27x"), "{text}");
         assert!(text.contains("1.39x"), "{text}");

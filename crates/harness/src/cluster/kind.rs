@@ -195,9 +195,7 @@ pub fn create(
     };
     let log = std::fs::File::create(log_path).map_err(io)?;
     let mut child = Command::new(kind)
-        .args([
-            "create", "cluster", "--name", &spec.name, "--retain",
-        ])
+        .args(["create", "cluster", "--name", &spec.name, "--retain"])
         .arg("--config")
         .arg(config_path)
         .arg("--kubeconfig")

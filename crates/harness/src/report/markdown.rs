@@ -36,10 +36,7 @@ pub fn render(report: &Report) -> String {
                 crate::gate::GateEffect::ClusterRefused { why } => format!("cluster refused: {why}"),
             };
             let ready = match (&c.health, &c.creation_error) {
-                (Some(h), _) => format!(
-                    "nodes Ready after {:.1} s",
-                    h.ready_ms as f64 / 1000.0
-                ),
+                (Some(h), _) => format!("nodes Ready after {:.1} s", h.ready_ms as f64 / 1000.0),
                 // The first line says what failed; kind's whole output is in its log.
                 (None, Some(e)) => format!(
                     "not created: {}{}",

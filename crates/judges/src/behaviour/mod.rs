@@ -340,8 +340,9 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: job::judge,
-        // The Job's container exits at once.
-        inherent: Duration::from_secs(0),
+        // The Job's container exits at once; its sidecar (`tail`, which ignores SIGTERM)
+        // is stopped by SIGKILL at the end of the pod's default 30 s grace period.
+        inherent: Duration::from_secs(30),
     },
     Behaviour {
         id: "start-ordering",
