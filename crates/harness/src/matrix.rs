@@ -457,10 +457,9 @@ pub async fn bring_up(
                     Ok(h) => {
                         progress.say(format!("{}: created in {}", cluster.name, human(elapsed)));
                         progress.say(format!(
-                            "{}: node(s) {} Ready (CoreDNS pods {}, not waited for) {:.1} s after creation",
+                            "{}: node(s) {} Ready {:.1} s after creation",
                             cluster.name,
                             h.nodes.join(", "),
-                            h.coredns_pods.join(", "),
                             h.ready_ms as f64 / 1000.0
                         ));
                         health = Some(h);

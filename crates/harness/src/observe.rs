@@ -19,6 +19,22 @@ pub use sidecar_conformance_model::recorder::Recorder;
 
 use crate::error::WaitTimeout;
 
+/// A constant retry interval for the pod watch (see [`LiveRecorder::start`]).
+#[derive(Debug, Clone, Copy)]
+struct Steady;
+
+impl Iterator for Steady {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        Some(Duration::from_millis(500))
+    }
+}
+
+impl kube::runtime::utils::Backoff for Steady {
+    fn reset(&mut self) {}
+}
+
 /// A recorder running in the background over one namespace.
 #[derive(Debug, Clone)]
 pub struct LiveRecorder {
@@ -34,9 +50,11 @@ impl LiveRecorder {
         let (tx, rx) = watch::channel(0u64);
         let inner = state.clone();
         let task = tokio::spawn(async move {
-            // With back-off: while the API server is away (a node restarted on purpose)
-            // the watch retries at growing intervals instead of spinning.
-            let stream = watcher(api, watcher::Config::default()).default_backoff();
+            // While the API server is away (a node restarted on purpose) the watch
+            // retries every half second: not spinning, and not the growing back-off of
+            // kube's default (up to 30 s), which would miss what the pod does in the
+            // seconds after the API server is back.
+            let stream = watcher(api, watcher::Config::default()).backoff(Steady);
             futures::pin_mut!(stream);
             let mut n = 0u64;
             loop {

@@ -400,6 +400,55 @@ pub fn runtime_start_failures(obs: &Observation) -> Vec<String> {
     out
 }
 
+/// What most fixture judges read first: the sidecar ignored (the gate off) is the
+/// judgement; otherwise the pod's timeline and its `sidecar` and `app` containers, or
+/// a judgement saying which is missing.
+pub fn sidecar_and_app<'a>(
+    obs: &'a Observation,
+    pod: &str,
+    sidecar: &str,
+    app: &str,
+) -> Result<
+    (
+        &'a sidecar_conformance_model::timeline::PodTimeline,
+        &'a sidecar_conformance_model::timeline::ContainerTimeline,
+        &'a sidecar_conformance_model::timeline::ContainerTimeline,
+    ),
+    Judgement,
+> {
+    if let Some(ignored) = sidecar_ignored(obs) {
+        return Err(ignored);
+    }
+    let timeline = obs
+        .timeline
+        .pods
+        .get(pod)
+        .ok_or_else(|| missing(format!("pod {pod} was never seen")))?;
+    match (timeline.container(sidecar), timeline.container(app)) {
+        (Some(s), Some(a)) => Ok((timeline, s, a)),
+        _ => Err(missing(format!("pod {pod}: containers missing"))),
+    }
+}
+
+/// When the play acted on `pod` (its first action), or a judgement saying it never did
+/// and why (`why`: what kept it from acting).
+pub fn acted_on(obs: &Observation, pod: &str, what: &str, why: &str) -> Result<jiff::Timestamp, Judgement> {
+    obs.actions
+        .iter()
+        .find(|a| a.pod == pod)
+        .map(|a| a.at)
+        .ok_or_else(|| missing(format!("{what} never happened: {why}")))
+}
+
+/// `events` as `label at time, ...`, or `none` when there are none.
+pub fn listed(items: &[String], none: &str) -> String {
+    if items.is_empty() {
+        none.to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
 /// A `Violated` judgement for an observation that lacks what the judge needs.
 pub fn missing(what: String) -> Judgement {
     Judgement {

@@ -1548,13 +1548,13 @@ fn node_restart_fails_without_the_pending_phase_or_with_the_app_first() {
     // The app's new run a second before the sidecar's new run was started.
     let mut obs = raw(GATE_ON, "node-restart");
     for e in events(&mut obs, "node-restart", "app") {
-        if e["event"] == "running" && e["started_at"] == "2026-12-05T12:49:29Z" {
-            e["started_at"] = json!("2026-12-05T12:49:22Z");
+        if e["event"] == "running" && e["started_at"] == "2026-12-05T13:10:36Z" {
+            e["started_at"] = json!("2026-12-05T13:10:22Z");
         }
     }
     assert_violated(
         &judge(&from(obs)),
-        "app started again at 2026-12-05T12:49:22Z, once sidecar was started",
+        "app started again at 2026-12-05T13:10:22Z, once sidecar was started",
     );
 }
 

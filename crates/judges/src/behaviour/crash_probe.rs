@@ -9,7 +9,7 @@ use std::time::Duration;
 use sidecar_conformance_model::recorder::Recorder;
 
 use super::{Judgement, Observation};
-use crate::evidence::{Findings, fmt_time, missing, sidecar_ignored};
+use crate::evidence::{Findings, fmt_time, sidecar_and_app};
 
 const POD: &str = "sidecar-crash-startup-probe";
 const SIDECAR: &str = "sidecar";
@@ -35,14 +35,9 @@ pub fn settled(rec: &Recorder) -> bool {
 
 /// Judges the fixture.
 pub fn judge(obs: &Observation) -> Judgement {
-    if let Some(ignored) = sidecar_ignored(obs) {
-        return ignored;
-    }
-    let Some(pod) = obs.timeline.pods.get(POD) else {
-        return missing(format!("pod {POD} was never seen"));
-    };
-    let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
-        return missing(format!("pod {POD}: containers missing"));
+    let (pod, sidecar, app) = match sidecar_and_app(obs, POD, SIDECAR, APP) {
+        Ok(found) => found,
+        Err(judgement) => return judgement,
     };
     let mut f = Findings::default();
     let codes = sidecar.exit_codes();

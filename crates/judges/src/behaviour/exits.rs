@@ -5,7 +5,7 @@
 use sidecar_conformance_model::timeline::ContainerEventKind;
 
 use super::{Judgement, Observation};
-use crate::evidence::{Findings, fmt_time, missing, sidecar_ignored, termination};
+use crate::evidence::{Findings, acted_on, fmt_time, sidecar_and_app, termination};
 
 const POD: &str = "termination-sidecar-exits";
 const SIDECAR: &str = "sidecar";
@@ -14,19 +14,18 @@ const MESSAGE: &str = "exited during termination";
 
 /// Judges the fixture.
 pub fn judge(obs: &Observation) -> Judgement {
-    if let Some(ignored) = sidecar_ignored(obs) {
-        return ignored;
-    }
-    let Some(pod) = obs.timeline.pods.get(POD) else {
-        return missing(format!("pod {POD} was never seen"));
+    let (_, sidecar, app) = match sidecar_and_app(obs, POD, SIDECAR, APP) {
+        Ok(found) => found,
+        Err(judgement) => return judgement,
     };
-    let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
-        return missing(format!("pod {POD}: containers missing"));
-    };
-    let Some(deleted) = obs.actions.iter().find(|a| a.pod == POD).map(|a| a.at) else {
-        return missing(format!(
-            "pod {POD} was never deleted: its containers did not all run"
-        ));
+    let deleted = match acted_on(
+        obs,
+        POD,
+        &format!("pod {POD}'s deletion"),
+        "its containers did not all run",
+    ) {
+        Ok(at) => at,
+        Err(judgement) => return judgement,
     };
     let mut f = Findings::default();
     f.note(format!("pod {POD} deleted at {deleted}"));

@@ -9,7 +9,7 @@ use sidecar_conformance_model::recorder::Recorder;
 use sidecar_conformance_model::timeline::ContainerEventKind;
 
 use super::{Judgement, Observation};
-use crate::evidence::{Findings, fmt_time, missing, sidecar_ignored};
+use crate::evidence::{Findings, acted_on, fmt_time, missing, sidecar_and_app};
 
 const POD: &str = "sidecar-image-change";
 const SIDECAR: &str = "sidecar";
@@ -50,22 +50,21 @@ pub fn settled(rec: &Recorder) -> bool {
 
 /// Judges the fixture.
 pub fn judge(obs: &Observation) -> Judgement {
-    if let Some(ignored) = sidecar_ignored(obs) {
-        return ignored;
+    let (_, sidecar, app) = match sidecar_and_app(obs, POD, SIDECAR, APP) {
+        Ok(found) => found,
+        Err(judgement) => return judgement,
+    };
+    if let Some(r) = obs.rejections.first() {
+        return missing(format!("the image change was refused: {}", r.message));
     }
-    let Some(pod) = obs.timeline.pods.get(POD) else {
-        return missing(format!("pod {POD} was never seen"));
-    };
-    let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
-        return missing(format!("pod {POD}: containers missing"));
-    };
-    let Some(changed) = obs.actions.iter().find(|a| a.pod == POD).map(|a| a.at) else {
-        if let Some(r) = obs.rejections.first() {
-            return missing(format!("the image change was refused: {}", r.message));
-        }
-        return missing(format!(
-            "the sidecar's image was never changed: pod {POD}'s containers did not all run"
-        ));
+    let changed = match acted_on(
+        obs,
+        POD,
+        "the sidecar's image change",
+        "the pod's containers did not all run",
+    ) {
+        Ok(at) => at,
+        Err(judgement) => return judgement,
     };
     let mut f = Findings::default();
     let stored = obs

@@ -697,8 +697,9 @@ const CATALOGUE: &[Behaviour] = &[
             ],
         },
         judge: node_restart::judge,
-        // The sidecar's 8 s to `started`, twice, and Docker's 10 s stop timeout.
-        inherent: Duration::from_secs(26),
+        // The sidecar's 15 s to `started`, twice (long enough for the watch to see the
+        // pod Pending after the API server is back), and Docker's 10 s stop timeout.
+        inherent: Duration::from_secs(40),
     },
     Behaviour {
         id: "qos-class",

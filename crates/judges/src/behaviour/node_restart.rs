@@ -7,7 +7,7 @@ use jiff::Timestamp;
 use sidecar_conformance_model::timeline::{ContainerEventKind, ContainerTimeline, PodEventKind};
 
 use super::{Judgement, Observation};
-use crate::evidence::{Findings, fmt_time, missing, sidecar_ignored};
+use crate::evidence::{Findings, acted_on, fmt_time, listed, sidecar_and_app};
 
 const POD: &str = "node-restart";
 const SIDECAR: &str = "sidecar";
@@ -37,19 +37,18 @@ fn start_after(c: &ContainerTimeline, t: Timestamp) -> Option<Timestamp> {
 
 /// Judges the fixture.
 pub fn judge(obs: &Observation) -> Judgement {
-    if let Some(ignored) = sidecar_ignored(obs) {
-        return ignored;
-    }
-    let Some(pod) = obs.timeline.pods.get(POD) else {
-        return missing(format!("pod {POD} was never seen"));
+    let (pod, sidecar, app) = match sidecar_and_app(obs, POD, SIDECAR, APP) {
+        Ok(found) => found,
+        Err(judgement) => return judgement,
     };
-    let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
-        return missing(format!("pod {POD}: containers missing"));
-    };
-    let Some(restarted) = obs.actions.iter().find(|a| a.pod == POD).map(|a| a.at) else {
-        return missing(format!(
-            "the node was never restarted: pod {POD}'s containers did not all run"
-        ));
+    let restarted = match acted_on(
+        obs,
+        POD,
+        "the node's restart",
+        "the sidecar and the app never both ran",
+    ) {
+        Ok(at) => at,
+        Err(judgement) => return judgement,
     };
     let mut f = Findings::default();
     f.note(format!("node restarted at {restarted}"));
@@ -104,11 +103,7 @@ pub fn judge(obs: &Observation) -> Judgement {
         pending.is_some(),
         format!(
             "the pod went back to Pending while it initialized again: phases after the restart: {}",
-            if phases.is_empty() {
-                "none seen (it stayed in its phase)".to_string()
-            } else {
-                phases.join(", ")
-            }
+            listed(&phases, "none seen (it stayed in its phase)")
         ),
     );
     f.judgement()

@@ -8,7 +8,7 @@ use k8s_openapi::api::core::v1::ContainerStatus;
 use sidecar_conformance_model::recorder::Recorder;
 
 use super::{Judgement, Observation};
-use crate::evidence::{Findings, missing, sidecar_ignored};
+use crate::evidence::{Findings, acted_on, listed, sidecar_and_app};
 
 const POD: &str = "sidecar-resize";
 const SIDECAR: &str = "sidecar";
@@ -49,14 +49,9 @@ pub fn settled(rec: &Recorder) -> bool {
 
 /// Judges the fixture.
 pub fn judge(obs: &Observation) -> Judgement {
-    if let Some(ignored) = sidecar_ignored(obs) {
-        return ignored;
-    }
-    let Some(pod) = obs.timeline.pods.get(POD) else {
-        return missing(format!("pod {POD} was never seen"));
-    };
-    let (Some(sidecar), Some(app)) = (pod.container(SIDECAR), pod.container(APP)) else {
-        return missing(format!("pod {POD}: containers missing"));
+    let (_, sidecar, app) = match sidecar_and_app(obs, POD, SIDECAR, APP) {
+        Ok(found) => found,
+        Err(judgement) => return judgement,
     };
     // A refusal is the cluster's answer to the resize, not missing evidence.
     if let Some(r) = obs.rejections.iter().find(|r| r.object == format!("Pod/{POD}")) {
@@ -67,10 +62,14 @@ pub fn judge(obs: &Observation) -> Judgement {
         ));
         return f.judgement();
     }
-    let Some(resized) = obs.actions.iter().find(|a| a.pod == POD).map(|a| a.at) else {
-        return missing(format!(
-            "the sidecar was never resized: pod {POD}'s containers did not all run"
-        ));
+    let resized = match acted_on(
+        obs,
+        POD,
+        "the sidecar's resize",
+        "the pod's containers did not all run",
+    ) {
+        Ok(at) => at,
+        Err(judgement) => return judgement,
     };
     let mut f = Findings::default();
     let last = obs.pod(POD).and_then(sidecar_status);
@@ -102,11 +101,7 @@ pub fn judge(obs: &Observation) -> Judgement {
         pending.is_empty(),
         format!(
             "no resize left pending or in progress: {}",
-            if pending.is_empty() {
-                "none".into()
-            } else {
-                pending.join(", ")
-            }
+            listed(&pending, "none")
         ),
     );
     f.judgement()
