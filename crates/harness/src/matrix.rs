@@ -307,7 +307,13 @@ fn supply_or_older(
             }
             Err(e) => {
                 let text = e.to_string();
-                let first = text.lines().next().unwrap_or_default().to_string();
+                // The step's first line, and the proxy's refusal where the log has one
+                // (the reason a served version cannot be built).
+                let mut first = text.lines().next().unwrap_or_default().to_string();
+                if let Some(refusal) = text.lines().find(|l| l.contains("proxy refused")) {
+                    let refusal = refusal.rsplit("] ").next().unwrap_or(refusal).trim();
+                    first = format!("{first}: {refusal}");
+                }
                 progress.warn(format!("{candidate}: {first}"));
                 refusals.push(format!("{candidate}: {first}"));
             }

@@ -1584,3 +1584,21 @@ fn node_restart_shows_kubernetes_127793_on_1_32_and_a_regression_after_it() {
     assert_eq!(unplayed.outcome, Outcome::Violated);
     assert_eq!(verdict("1.32.2", &unplayed), Verdict::Fail);
 }
+
+#[test]
+fn a_restart_after_the_runtime_failed_to_start_the_sidecar_names_it_so_the_play_is_retried() {
+    // Recorded on 1.30.14 in the every-minor matrix (four clusters on two cores): the
+    // runtime failed to start `logshipper` once (StartError, exit 128), the kubelet
+    // started it again, and the Job completed. The failed check names the container, so
+    // the runner takes it for the runtime's doing and plays the behaviour again instead
+    // of reporting a sidecar regression.
+    let text =
+        std::fs::read_to_string(fixtures_dir().join("1.30.14-on/job-completes.start-error.json")).unwrap();
+    let obs: Observation = serde_json::from_str(&text).unwrap();
+    let j = judge(&obs);
+    assert_violated(&j, "logshipper 1 time(s) restarted");
+    assert!(sidecar_conformance::runner::concerns_failed_start(
+        &obs,
+        &j.evidence
+    ));
+}

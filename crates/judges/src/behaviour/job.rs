@@ -109,7 +109,18 @@ pub fn judge(obs: &Observation) -> Judgement {
     if restarts == 0 {
         f.note(format!("pod {pod_name}: no container restarted"));
     } else {
-        f.fail(format!("pod {pod_name}: {restarts} container restart(s)"));
+        // By name: a restart after the runtime failed to start a container is the
+        // runtime's doing, and the runner can only tell so when the check names it.
+        let which: Vec<String> = pod
+            .containers
+            .iter()
+            .filter(|c| c.max_restarts() > 0)
+            .map(|c| format!("{} {} time(s)", c.name, c.max_restarts()))
+            .collect();
+        f.fail(format!(
+            "pod {pod_name}: no container restarted: {} restarted",
+            which.join(", ")
+        ));
     }
     f.judgement()
 }
