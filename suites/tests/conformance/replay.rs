@@ -1602,3 +1602,20 @@ fn a_restart_after_the_runtime_failed_to_start_the_sidecar_names_it_so_the_play_
         &j.evidence
     ));
 }
+
+#[test]
+fn a_deployment_pod_whose_sidecar_the_runtime_failed_to_start_is_retried_not_failed() {
+    // Recorded on 1.34.4 in the every-minor matrix: `failed to create shim task` for
+    // one replica's logshipper (StartError), started again by the kubelet. Every failed
+    // check names logshipper, so the runner plays the behaviour again.
+    let text =
+        std::fs::read_to_string(fixtures_dir().join("1.34.4-default/deployment-ready.start-error.json"))
+            .unwrap();
+    let obs: Observation = serde_json::from_str(&text).unwrap();
+    let j = judge(&obs);
+    assert_violated(&j, "RESTARTS 1 (of logshipper)");
+    assert!(sidecar_conformance::runner::concerns_failed_start(
+        &obs,
+        &j.evidence
+    ));
+}

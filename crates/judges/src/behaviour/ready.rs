@@ -180,6 +180,29 @@ pub fn settled(rec: &Recorder) -> bool {
     (all_ready && watched_long_enough) || broke || stuck_behind_init(rec, STUCK_WINDOW)
 }
 
+/// ` (of NAME, ...)`: which containers the RESTARTS column counts, so that a failed
+/// check names them (the runner retries a play whose failed checks are all about a
+/// container the runtime failed to start).
+fn restarted_names(pod: &k8s_openapi::api::core::v1::Pod) -> String {
+    let names: Vec<String> = pod
+        .status
+        .iter()
+        .flat_map(|s| {
+            s.init_container_statuses
+                .iter()
+                .flatten()
+                .chain(s.container_statuses.iter().flatten())
+        })
+        .filter(|c| c.restart_count > 0)
+        .map(|c| c.name.clone())
+        .collect();
+    if names.is_empty() {
+        String::new()
+    } else {
+        format!(" (of {})", names.join(", "))
+    }
+}
+
 /// Judges the Deployment example.
 pub fn judge(obs: &Observation) -> Judgement {
     if let Some(ignored) = sidecar_ignored(obs) {
@@ -206,7 +229,10 @@ pub fn judge(obs: &Observation) -> Judgement {
         let status = status_column(pod);
         f.check(
             ready == 2 && total == 2 && restarts == 0 && status == "Running",
-            format!("pod {name}: READY {ready}/{total}, STATUS {status}, RESTARTS {restarts} (the page shows 2/2 Running 0)"),
+            format!(
+                "pod {name}: READY {ready}/{total}, STATUS {status}, RESTARTS {restarts}{} (the page shows 2/2 Running 0)",
+                restarted_names(pod)
+            ),
         );
         if let Some(t) = obs.timeline.pods.get(&name) {
             for c in &t.containers {
